@@ -6,16 +6,15 @@ Errors a user can fix (`RecodeError`) print as one red line and exit 1; `--debug
 
 from __future__ import annotations
 
-import sys
-
 import typer
 
 from recode import __version__
 from recode.cli import data as data_cli
-from recode.cli.common import console, run_guarded, state
+from recode.cli.common import GuardedGroup, console, state
 
 app = typer.Typer(
     name="recode",
+    cls=GuardedGroup,
     help=(
         "Teach code LLMs to use the API-update docs they are given (ReCode), and measure whether they do.\n\n"
         "Typical flow: `recode data validate FILE` -> `recode train --config configs/X.yaml` -> "
@@ -49,4 +48,4 @@ app.add_typer(data_cli.app, name="data")
 
 def main() -> None:
     """Console-script entry point (`recode`)."""
-    sys.exit(run_guarded(app))
+    app()

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
 from recode.errors import RecodeError
 
@@ -34,32 +35,33 @@ def fail(message: str, hint: str | None = None, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def run_guarded(app: typer.Typer) -> int:
-    """Run the Typer app; map user-fixable errors to one line and exit code 1, Ctrl-C to 130."""
-    try:
-        app(standalone_mode=False)
-    except typer.Exit as exc:
-        return exc.exit_code
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else 1
-    except KeyboardInterrupt:
-        err_console.print("[yellow]interrupted[/]")
-        return 130
-    except RecodeError as exc:
-        if state.debug:
-            err_console.print(traceback.format_exc(), highlight=False)
-        fail(str(exc).removesuffix(f" ({exc.hint})") if exc.hint else str(exc), exc.hint)
-        return 1
-    except Exception as exc:
-        import click
+def report_error(exc: BaseException) -> None:
+    """Print an exception as the one-line error a user sees (full traceback only with `--debug`)."""
+    if state.debug:
+        err_console.print("".join(traceback.format_exception(exc)), highlight=False)
+    if isinstance(exc, RecodeError):
+        fail(exc.message, exc.hint)
+    else:
+        fail(f"{type(exc).__name__}: {exc}", "re-run with `recode --debug ...` to see the traceback")
 
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            return exc.exit_code
-        if isinstance(exc, click.exceptions.Abort):
-            return 1
-        if state.debug:
-            err_console.print(traceback.format_exc(), highlight=False)
-        fail(f"{type(exc).__name__}: {exc}", "re-run with `recode --debug ...` for the traceback")
-        return 1
-    return 0
+
+class GuardedGroup(TyperGroup):
+    """Root command group that turns any error raised by a sub-command into one line and exit 1.
+
+    Doing it in the group (not around `app()`) means the console script, `python -m recode` and typer's
+    test runner all behave the same way.
+    """
+
+    def invoke(self, ctx: typer.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort):
+            raise
+        except KeyboardInterrupt:
+            err_console.print("[yellow]interrupted[/]")
+            raise typer.Exit(130) from None
+        except Exception as exc:  # the whole point: no bare traceback reaches a user
+            if type(exc).__module__.startswith(("typer", "click")):
+                raise  # usage errors: the framework prints them itself
+            report_error(exc)
+            raise typer.Exit(1) from None

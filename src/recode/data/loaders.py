@@ -37,9 +37,7 @@ def arena_path() -> Path:
         )
     path = root / ARENA_RELATIVE
     if not path.is_file():
-        raise RecodeError(
-            f"{path} does not exist", hint=f"$RECODE_DATA_DIR must contain {ARENA_RELATIVE}"
-        )
+        raise RecodeError(f"{path} does not exist", hint=f"$RECODE_DATA_DIR must contain {ARENA_RELATIVE}")
     return path
 
 
@@ -91,7 +89,7 @@ def _read_text(path: Path) -> str:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise RecodeError(
-            f"{path}: not UTF-8 (byte {exc.start} is {exc.object[exc.start:exc.start + 1]!r})",
+            f"{path}: not UTF-8 (byte {exc.start} is {exc.object[exc.start : exc.start + 1]!r})",
             hint="re-encode the file as UTF-8",
         ) from None
 

@@ -11,7 +11,7 @@ import re
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-_TEST_BOUNDARY = re.compile(r"\n\s*\n(?=def )")
+_TEST_BOUNDARY = re.compile(r"\n\s*\n(?=(?:#[^\n]*\n)*def )")
 
 MIGRATION_FIELDS: tuple[str, ...] = (
     "dependency",
@@ -163,7 +163,9 @@ def _split_imports(value: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _split_tests(value: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
-    """Joined test strings are split at blank lines that precede a `def`, never inside a test body."""
-    if isinstance(value, str):
-        return tuple(part.strip("\n") for part in _TEST_BOUNDARY.split(value) if part.strip())
-    return tuple(value)
+    """Joined test strings are split at blank lines before a `def` (or its comments), never inside a test.
+
+    Trailing whitespace is dropped in both shapes so the two releases give identical records.
+    """
+    parts = _TEST_BOUNDARY.split(value) if isinstance(value, str) else value
+    return tuple(part.strip("\n").rstrip() for part in parts if part.strip())
