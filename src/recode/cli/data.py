@@ -10,6 +10,7 @@ from rich.panel import Panel
 from rich.syntax import Syntax
 
 from recode.cli.common import console, err_console
+from recode.cli.data_build import build
 from recode.data.convert import CONVERT_FORMATS, write_converted
 from recode.data.loaders import iter_rows, load_arena, load_migration
 from recode.data.prompts import ARENA_STYLES, arena_messages, migration_messages
@@ -120,3 +121,6 @@ def _bounded(index: int, size: int) -> int:
 
 def _code_panel(title: str, code: str) -> None:
     console.print(Panel(Syntax(code, "python", word_wrap=True), title=escape(title)))
+
+
+app.command("build")(build)
