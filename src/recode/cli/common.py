@@ -6,6 +6,8 @@ and a non-zero exit the same way; doing it once keeps the behaviour identical ac
 
 from __future__ import annotations
 
+import os
+import sys
 import traceback
 from dataclasses import dataclass
 
@@ -60,6 +62,11 @@ class GuardedGroup(TyperGroup):
         except KeyboardInterrupt:
             err_console.print("[yellow]interrupted[/]")
             raise typer.Exit(130) from None
+        except BrokenPipeError:
+            # `recode … | head`: the reader left; like other Unix tools, stop quietly. Point stdout at
+            # /dev/null so the interpreter's final flush does not raise again on the closed pipe.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(141) from None
         except Exception as exc:  # the whole point: no bare traceback reaches a user
             if type(exc).__module__.startswith(("typer", "click")):
                 raise  # usage errors: the framework prints them itself
