@@ -1,7 +1,8 @@
 """Sandbox cost per program: fork-server (numpy/torch/sympy preloaded) vs a fresh interpreter per program.
 
 Both sides run the same small program that imports numpy, torch and sympy (as CodeUpdateArena programs
-do) and computes very little, so the figure is the sandbox's own cost; both run `--workers` programs at a time, in this one run, on this machine:
+do) and computes very little, so the figure is the sandbox's own cost; each runs `--workers` programs at a
+time, in this one run, on this machine:
 
 1. fork-server: one `recode.sandbox.Sandbox` (server start-up reported separately, then ms/program);
 2. isolated fresh interpreter: `recode.sandbox.run_program` per program (same isolation, no preload);

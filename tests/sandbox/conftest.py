@@ -6,21 +6,15 @@ against each tier this machine supports (a tier that does not work here is skipp
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
 
 import pytest
+from sandbox_helpers import tier_works
 
 from recode.sandbox import Sandbox, SandboxLimits
-from recode.sandbox.isolation import TIERS, tool_available
-from recode.sandbox.pool import probe_tier
+from recode.sandbox.isolation import TIERS
 
 LIMITS = SandboxLimits(timeout_s=5.0, memory_mb=256, output_bytes=10_000)
-
-
-@functools.cache
-def tier_works(tier: str) -> bool:
-    return tool_available(tier) and probe_tier(tier)
 
 
 @pytest.fixture(scope="session", params=TIERS)

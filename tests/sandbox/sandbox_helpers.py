@@ -6,8 +6,18 @@ lived in; a random marker in their argv is visible host-wide through /proc and m
 
 from __future__ import annotations
 
+import functools
 import os
 import time
+
+from recode.sandbox.isolation import tool_available
+from recode.sandbox.pool import probe_tier
+
+
+@functools.cache
+def tier_works(tier: str) -> bool:
+    """Whether isolation `tier` has its tool here and passes the pool's own probe."""
+    return tool_available(tier) and probe_tier(tier)
 
 
 def processes_with(marker: str) -> list[int]:

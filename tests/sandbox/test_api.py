@@ -7,10 +7,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from sandbox_helpers import tier_works
 
 from recode.errors import RecodeError
 from recode.sandbox import Sandbox, SandboxLimits, isolation_tier, run_program
-from recode.sandbox.isolation import FORCE_ENV
+from recode.sandbox.isolation import FORCE_ENV, TIERS
+from recode.sandbox.pool import route
 
 LIMITS = SandboxLimits(timeout_s=10.0, memory_mb=256)
 
@@ -47,10 +49,13 @@ def bare_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def test_python_runs_under_another_interpreter(bare_venv: Path) -> None:
+@pytest.mark.parametrize("tier", TIERS)
+def test_python_runs_under_another_interpreter(bare_venv: Path, tier: str) -> None:
+    if not tier_works(tier):
+        pytest.skip(f"isolation tier {tier!r} does not work on this machine")
     python = bare_venv / "bin" / "python"
     source = "import sys\nprint(sys.prefix)\nimport recode\n"
-    result = run_program(source, LIMITS, python=str(python))
+    result = run_program(source, LIMITS, python=str(python), isolation=tier)
     assert result.stdout.strip() == str(bare_venv)
     assert (result.status, result.error_type) == ("error", "ModuleNotFoundError")
 
@@ -60,10 +65,22 @@ def test_missing_interpreter_is_a_clear_error(tmp_path: Path) -> None:
         run_program("print(1)", LIMITS, python=str(tmp_path / "nope" / "python"))
 
 
-def test_preloaded_modules_are_reported_and_missing_ones_skipped() -> None:
-    with Sandbox(LIMITS, preload=("json", "no_such_module_xyz"), workers=1) as box:
-        assert box.preloaded == ["json"]
-        assert box.run("import sys\nprint('json' in sys.modules)\n").stdout == "True\n"
+def test_programs_run_on_the_lightest_server_that_preloads_what_they_name() -> None:
+    with Sandbox(LIMITS, preload=("fractions", "no_such_module_xyz"), workers=1) as box:
+        check = "import sys\nprint({name!r} in sys.modules)\n"
+        assert box.preloaded == []  # nothing has needed them yet
+        assert box.run(check.format(name="fractions")).stdout == "True\n"
+        assert box.run(check.format(name="decimal")).stdout == "False\n"  # fractions would import it
+        assert box.preloaded == ["fractions"]
+
+
+def test_route_picks_the_shortest_covering_prefix() -> None:
+    preload = ("numpy", "torch", "sympy")
+    assert route("import math\n", preload) == ()
+    assert route("import numpy as np\n", preload) == ("numpy",)
+    assert route("from torch import nn\n", preload) == ("numpy", "torch")
+    assert route("import sympy\n", preload) == preload
+    assert route("numpyish = 1\n", preload) == ()
 
 
 def test_closed_sandbox_refuses_work() -> None:
@@ -85,3 +102,15 @@ def test_bad_arguments_are_refused() -> None:
         Sandbox(LIMITS, workers=0)
     with pytest.raises(RecodeError):
         Sandbox(LIMITS, isolation="docker")
+
+
+@pytest.mark.slow
+def test_memory_limit_counts_on_top_of_preloaded_torch() -> None:
+    """torch maps ~0.7 GB of address space: a 512 MB limit must still let a program use it."""
+    pytest.importorskip("torch")
+    limits = SandboxLimits(timeout_s=30.0, memory_mb=512)
+    with Sandbox(limits, preload=("torch",), workers=1) as box:
+        small = box.run("import torch\nprint(torch.ones(10**6).sum().item())\n")
+        huge = box.run("import torch\nprint(torch.ones(10**9).sum().item())\n")
+    assert (small.status, small.stdout) == ("ok", "1000000.0\n")
+    assert huge.status == "memory" and "512 MB" in (huge.error_message or "")

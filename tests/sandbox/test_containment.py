@@ -54,7 +54,8 @@ def test_infinite_loop_times_out(box: Sandbox) -> None:
 
 
 def test_memory_blow_up_is_stopped(box: Sandbox) -> None:
-    result = box.run("chunks = []\nwhile True:\n    chunks.append(bytearray(64 << 20))\n", SHORT)
+    limits = SandboxLimits(timeout_s=20.0, memory_mb=256)  # generous: a loaded machine pages in slowly
+    result = box.run("chunks = []\nwhile True:\n    chunks.append(bytearray(64 << 20))\n", limits)
     assert (result.status, result.error_type) == ("memory", "MemoryError")
     assert "256 MB" in (result.error_message or "")
 
@@ -194,3 +195,14 @@ def test_pid_namespace_hides_the_host(box: Sandbox) -> None:
     # /proc belongs to the server's namespace: its init, the server and the program, nothing of the host
     assert pid == 1 and visible <= 3
     assert len([p for p in os.listdir("/proc") if p.isdigit()]) > visible
+
+
+def test_programs_cannot_pass_files_to_the_next_one(box: Sandbox) -> None:
+    if box.isolation == "subprocess":
+        pytest.skip("the subprocess tier's guard refuses writes outside the scratch dir outright")
+    with Sandbox(SHORT, preload=(), workers=1, isolation=box.isolation) as single:
+        first = single.run("open('/tmp/left.txt', 'w').write('x')\nopen('/dev/shm/left', 'w').write('x')\n")
+        second = single.run(
+            "import os\nprint(os.path.exists('/tmp/left.txt'), os.path.exists('/dev/shm/left'))\n"
+        )
+    assert first.status == "ok" and second.stdout == "False False\n"

@@ -537,10 +537,11 @@ def _drain(selector: selectors.BaseSelector, pipes: dict, pid: int) -> None:
 class Server:
     """Runs one program per request; state is the preloaded interpreter, nothing else survives a request."""
 
-    def __init__(self, scratch_root: str, guard: bool, pid_ns: bool) -> None:
+    def __init__(self, scratch_root: str, guard: bool, pid_ns: bool, wipe: list[str]) -> None:
         self.scratch_root = scratch_root
         self.guard = guard
         self.namespacer = _pid_namespacer() if pid_ns else None
+        self.wipe = {root: set(_listdir(root)) for root in wipe}
 
     def run(self, request: dict) -> dict:
         scratch = tempfile.mkdtemp(prefix="run-", dir=self.scratch_root)
@@ -548,6 +549,20 @@ class Server:
             return self._run_in(request, scratch)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
+            self._wipe()
+
+    def _wipe(self) -> None:
+        """Empty the server's private /tmp and /dev/shm of whatever the program left outside its scratch
+        dir, so no program can pass files to the next one. What was there when the server became ready
+        (read-only binds of venvs, the preloaded modules' own files) stays."""
+        for root, keep in self.wipe.items():
+            for name in set(_listdir(root)) - keep:
+                path = os.path.join(root, name)
+                if os.path.isdir(path) and not os.path.islink(path):
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    with contextlib.suppress(OSError):
+                        os.unlink(path)
 
     def _run_in(self, request: dict, scratch: str) -> dict:
         path = os.path.join(scratch, "main.py")
@@ -594,6 +609,13 @@ class Server:
         }
 
 
+def _listdir(path: str) -> list[str]:
+    try:
+        return os.listdir(path)
+    except OSError:
+        return []
+
+
 def _preload(names: list[str]) -> list[str]:
     """Import what is importable; a module this interpreter lacks (or that fails to import) is skipped."""
     loaded = []
@@ -615,6 +637,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--isolate-mounts", action="store_true", help="set up mounts (unshare tier)")
     parser.add_argument("--tmpfs-bytes", type=int, default=2 << 30)
     parser.add_argument("--keep", action="append", default=[])
+    parser.add_argument("--wipe", action="append", default=[], help="private dir to empty after each program")
     return parser.parse_args(argv)
 
 
@@ -625,7 +648,7 @@ def main(argv: list[str]) -> int:
         isolate_mounts(args.tmpfs_bytes, args.keep)
     _become_subreaper()
     loaded = _preload([name for name in args.preload.split(",") if name])
-    server = Server(args.scratch_root, args.guard, args.pid_ns)
+    server = Server(args.scratch_root, args.guard, args.pid_ns, args.wipe)
     gc.freeze()
     _send(
         proto_out,

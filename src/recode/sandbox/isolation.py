@@ -36,6 +36,8 @@ _SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", 
 _MASKED = ("/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-", "/etc/sudoers")
 _MASKED_DIRS = ("/etc/ssh", "/etc/sudoers.d")
 _SYS_READABLE = ("/sys/devices/system/cpu", "/sys/fs/cgroup")
+_WIPE = ("--wipe", "/tmp", "--wipe", "/dev/shm")
+"""Private tmpfs dirs the server empties after every program (namespaced tiers only)."""
 _THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
@@ -61,10 +63,10 @@ def server_argv(tier: str, python: str, preload: Sequence[str], scratch_root: st
     """Full command that starts one fork-server under `tier` (`scratch_root` only for `subprocess`)."""
     server = [python, "-I", str(SERVER), "--preload", ",".join(preload)]
     if tier == "bwrap":
-        return [*_bwrap_prefix(python), *server, "--pid-ns", "--scratch-root", "/tmp"]
+        return [*_bwrap_prefix(python), *server, "--pid-ns", *_WIPE, "--scratch-root", "/tmp"]
     if tier == "unshare":
         keep = [arg for path in _under_tmp(interpreter_paths(python)) for arg in ("--keep", path)]
-        flags = ["--isolate-mounts", "--tmpfs-bytes", str(TMPFS_BYTES), "--pid-ns", *keep]
+        flags = ["--isolate-mounts", "--tmpfs-bytes", str(TMPFS_BYTES), "--pid-ns", *_WIPE, *keep]
         return [*_unshare_prefix(), *server, *flags, "--scratch-root", "/tmp"]
     if tier == "subprocess":
         return [*server, "--guard", "--scratch-root", str(scratch_root)]
@@ -128,7 +130,8 @@ def _bwrap_prefix(python: str) -> list[str]:
     argv += [arg for path in _MASKED if os.path.isfile(path) for arg in ("--ro-bind", "/dev/null", path)]
     argv += [arg for path in _MASKED_DIRS if os.path.isdir(path) for arg in ("--tmpfs", path)]
     argv += [arg for path in _SYS_READABLE for arg in ("--ro-bind-try", path, path)]
-    argv += ["--dev", "/dev", "--proc", "/proc", "--size", str(TMPFS_BYTES), "--tmpfs", "/tmp"]
+    argv += ["--dev", "/dev", "--proc", "/proc"]
+    argv += [arg for path in ("/tmp", "/dev/shm") for arg in ("--size", str(TMPFS_BYTES), "--tmpfs", path)]
     extra = set(interpreter_paths(python)) | {str(SERVER.parent)}
     for path in _outermost(extra):
         if not any(path == d or path.startswith(d + "/") for d in _SYSTEM_DIRS):
