@@ -1,0 +1,104 @@
+"""CodeUpdateArena oracle: the fork-server sandbox vs a naive fresh-interpreter-per-program harness.
+
+What it measures (all in this one run, on this machine):
+1. the full oracle (every reference solution, with and without its update) through `recode.sandbox`,
+   one process per unit test as the benchmark's own harness does: pass counts and wall time;
+2. on an evenly spread subset, the same verdicts from a naive harness that starts a fresh
+   `python` per (example, with/without update) program, the way the 495 s baseline in
+   /work/shared/notes/measured.md was taken; the speed ratio and whether the verdicts agree.
+
+The naive baseline runs the benchmark's *reference* solutions in plain subprocesses (no isolation): it
+exists only to be timed, never for model-written code.
+
+    python benchmarks/arena_oracle.py [--data PATH] [--subset 40] [--workers 2] [--skip-full]
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from recode.data.loaders import arena_path, load_arena
+from recode.evaluation.arena import ExecConfig, evaluate, oracle_candidates
+from recode.evaluation.programs import build_programs, sentinel
+from recode.evaluation.tasks import ArenaTask, standard_tasks
+
+TIMEOUT_S = 15.0
+
+
+def main() -> None:
+    args = _parse_args()
+    tasks = standard_tasks(load_arena(args.data or arena_path()))
+    config = ExecConfig(timeout_s=TIMEOUT_S, workers=args.workers, isolate_tests=True)
+    if not args.skip_full:
+        seconds, body = _timed_oracle(tasks, config)
+        _report("full oracle, fork-server sandbox", body, seconds)
+    subset = tasks[:: max(1, len(tasks) // args.subset)][: args.subset]
+    fast_s, fast = _timed_oracle(subset, config)
+    _report(f"subset of {len(subset)}, fork-server sandbox", fast, fast_s)
+    naive_s, naive = _naive(subset, args.workers)
+    print(f"subset of {len(subset)}, naive fresh interpreter: {naive_s:.1f} s")
+    agree = sum(
+        (t["c"] == 1, t["c_without"] == 1) == naive[t["task_id"]] for t in fast["tasks"]
+    )  # fmt: skip
+    print(f"verdicts agree on {agree}/{len(subset)} tasks")
+    print(f"speed-up on the subset: {naive_s / fast_s:.1f}x (naive / fork-server)")
+    if not args.skip_full:
+        print(f"naive extrapolated to all {len(tasks)} tasks: {naive_s * len(tasks) / len(subset):.0f} s")
+
+
+def _parse_args() -> argparse.Namespace:
+    raw = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=raw)
+    parser.add_argument("--data", type=Path, default=None, help="arena.jsonl [default: $RECODE_DATA_DIR]")
+    parser.add_argument("--subset", type=int, default=40, help="tasks for the naive comparison")
+    parser.add_argument("--workers", type=int, default=2, help="parallel programs in both harnesses")
+    parser.add_argument("--skip-full", action="store_true", help="only the subset comparison")
+    return parser.parse_args()
+
+
+def _timed_oracle(tasks: list[ArenaTask], config: ExecConfig) -> tuple[float, dict]:
+    start = time.perf_counter()
+    body = evaluate(tasks, oracle_candidates(tasks), config=config, progress=sys.stdout.isatty())
+    return time.perf_counter() - start, body
+
+
+def _report(label: str, body: dict, seconds: float) -> None:
+    tasks = body["tasks"]
+    passed = sum(t["c"] for t in tasks)
+    without = sum(t["c_without"] for t in tasks)
+    print(f"{label}: {passed}/{len(tasks)} pass with the update, {without} without, {seconds:.1f} s")
+
+
+def _naive(tasks: list[ArenaTask], workers: int) -> tuple[float, dict[str, tuple[bool, bool]]]:
+    """One fresh interpreter per (task, with/without) program running all its tests."""
+    jobs = [(t, with_update) for t in tasks for with_update in (True, False)]
+    start = time.perf_counter()
+    with ThreadPoolExecutor(workers) as pool:
+        outcomes = list(pool.map(lambda job: _run_fresh(*job), jobs))
+    verdicts: dict[str, list[bool]] = {}
+    for (task, _), ok in zip(jobs, outcomes, strict=True):
+        verdicts.setdefault(task.task_id, []).append(ok)
+    return time.perf_counter() - start, {k: (v[0], v[1]) for k, v in verdicts.items()}
+
+
+def _run_fresh(task: ArenaTask, with_update: bool) -> bool:
+    (program,) = build_programs(
+        task, task.reference, with_update=with_update, nonce="naive", isolate_tests=False
+    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", program.source], capture_output=True, text=True, timeout=TIMEOUT_S
+        )
+    except subprocess.TimeoutExpired:
+        return False
+    passes = [line for line in done.stdout.splitlines() if line.startswith(sentinel("naive") + " ")]
+    return len(passes) == len(task.unit_tests) and all(line.split(" ")[2] == "pass" for line in passes)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,115 @@
+"""Multi-update variants: deterministic from a seed, only coexisting updates combined, oracle passes."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from recode.data.loaders import load_arena
+from recode.data.schemas import ArenaRecord
+from recode.errors import RecodeError
+from recode.evaluation.arena import Candidate, evaluate, oracle_candidates
+from recode.evaluation.multi_update import (
+    COMPOSITE_SEPARATOR,
+    composite_task,
+    composite_tasks,
+    distractor_tasks,
+    variant_tasks,
+)
+
+
+def _user_prompt(task: Any) -> str:
+    return task.messages[-2]["content"]
+
+
+def test_distractors_are_seeded_and_never_the_tasks_own_function(records: list[ArenaRecord]) -> None:
+    first = distractor_tasks(records, seed=1)
+    again = distractor_tasks(records, seed=1)
+    assert [(t.task_id, t.extra, t.messages) for t in first] == [
+        (t.task_id, t.extra, t.messages) for t in again
+    ]
+    for task in first:
+        own = task.updates[0]
+        assert 1 <= len(task.updates) - 1 <= 3
+        assert all(u.function_path != own.function_path for u in task.updates[1:])
+        prompt = _user_prompt(task)
+        assert all(f"`{u.function_path}`" in prompt for u in task.updates)
+        assert task.messages[-1]["role"] == "assistant"
+
+
+def test_distractor_order_in_the_prompt_depends_on_the_seed(records: list[ArenaRecord]) -> None:
+    def order(seed: int) -> list[list[int]]:
+        return [
+            sorted(
+                range(len(t.updates)), key=lambda i, t=t: _user_prompt(t).index(t.updates[i].function_path)
+            )
+            for t in distractor_tasks(records, seed=seed)
+        ]
+
+    assert len({str(order(seed)) for seed in range(8)}) > 1
+
+
+def test_composite_pairs_two_tasks_with_all_tests(records: list[ArenaRecord]) -> None:
+    (task,) = composite_tasks(records[:2], seed=0)
+    first, second = task.task_id.split(COMPOSITE_SEPARATOR)
+    assert {first, second} == {records[0].examples[0].prog_syn_id, records[1].examples[0].prog_syn_id}
+    assert len(task.unit_tests) == 2 + 3
+    prompt = _user_prompt(task)
+    assert "scaled_distance" in prompt and "simplify" in prompt and "Task 2." in prompt
+    assert composite_tasks(records, seed=3) == composite_tasks(records, seed=3)
+
+
+def test_updates_of_the_same_name_are_never_combined(records: list[ArenaRecord]) -> None:
+    hypot = records[0]
+    clash = replace(records[1], update=replace(records[1].update, function_path="cmath.gcd"))
+    other_gcd = ArenaRecord(
+        update=replace(hypot.update, function_path="other.hypot"), examples=hypot.examples
+    )
+    assert composite_tasks([records[1], clash], seed=0) == []
+    assert composite_tasks([hypot, other_gcd], seed=0) == []
+
+
+def test_unknown_variant_is_a_clear_error(records: list[ArenaRecord]) -> None:
+    with pytest.raises(RecodeError, match="unknown variant 'triple'"):
+        variant_tasks(records, "triple")
+
+
+def test_composite_oracle_passes_and_ignoring_one_update_fails(
+    records: list[ArenaRecord], sandbox: Any
+) -> None:
+    hypot, gcd = records[0], records[1]
+    task = composite_task(hypot.update, hypot.examples[0], gcd.update, gcd.examples[0])
+    ignores_rename = task.reference.replace("math.greatest_common_divisor", "math.gcd")
+    ignores_nothing = task.reference
+    candidates = {task.task_id: [Candidate(ignores_nothing, ignores_nothing), Candidate("", ignores_rename)]}
+    body = evaluate([task], candidates, sandbox=sandbox, progress=False)
+    good, bad = body["tasks"][0]["samples"]
+    assert good["passed"] and not good["passed_without"]
+    assert not bad["passed"]
+    assert bad["tests"] == [True, True, False, False, False]  # hypot's tests pass, every gcd test fails
+    assert "AttributeError" in bad["detail"]
+
+
+def test_distractor_oracle_passes_with_every_update_enacted(records: list[ArenaRecord], sandbox: Any) -> None:
+    tasks = distractor_tasks(records, seed=0)
+    body = evaluate(tasks, oracle_candidates(tasks), sandbox=sandbox, progress=False)
+    assert body["metrics"]["pass@1"] == 1.0
+    assert body["metrics"]["pass@1_without_update"] == 0.0
+
+
+def test_variants_on_the_real_benchmark_are_deterministic(arena_file: Path) -> None:
+    records = load_arena(arena_file)
+    composite = composite_tasks(records, seed=0)
+    distractors = distractor_tasks(records, seed=0)
+    assert len(distractors) == sum(len(r.examples) for r in records)
+    assert len(composite) > 200
+    assert [t.task_id for t in composite] == [t.task_id for t in composite_tasks(records, seed=0)]
+    assert [t.task_id for t in composite] != [t.task_id for t in composite_tasks(records, seed=1)]
+    used = [part for t in composite for part in t.extra["parts"]]
+    assert len(used) == len(set(used))
+    for task in composite:
+        a, b = task.updates
+        assert a.function_path != b.function_path and a.function_name != b.function_name
