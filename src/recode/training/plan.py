@@ -1,0 +1,145 @@
+"""`--dry-run`: the resolved plan of a run (model, data, steps, batch layout, memory) without weights.
+
+Why: a 7B recipe that fails at step 0 on a mistyped path or an indivisible batch wastes a GPU queue slot;
+the plan checks everything that can be checked on a laptop and says what one optimizer step contains.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from recode.errors import RecodeError
+from recode.training.config import (
+    ModelSection,
+    PeftSection,
+    SFTConfig,
+    TrainConfig,
+    accumulation_steps,
+    expand_path,
+    world_size,
+)
+
+BYTES_PER_PARAM = {"bfloat16": 2, "float16": 2, "float32": 4, "auto": 2}
+MISSING = "MISSING"
+TRAINABLE_BYTES = 16
+"""fp32 adapter weight + gradient + two Adam moments per trainable parameter."""
+
+
+def describe_plan(cfg: TrainConfig | SFTConfig) -> dict[str, Any]:
+    """Everything the run will do, as a flat mapping for printing; raises RecodeError on bad layouts."""
+    processes = world_size()
+    optim = cfg.optim
+    plan: dict[str, Any] = {
+        "kind": "rl" if isinstance(cfg, TrainConfig) else "sft",
+        "model": cfg.model.name_or_path if cfg.model.init == "pretrained" else f"tiny Qwen2 {cfg.model.tiny}",
+        "data": cfg.data.source,
+        "data_rows": count_rows(cfg.data.source, cfg.data.max_examples),
+        "processes": processes,
+        "max_steps": optim.max_steps,
+        "output_dir": cfg.logging.output_dir,
+    }
+    if isinstance(cfg, TrainConfig):
+        algo, gen = cfg.algorithm, cfg.generation
+        sequences = optim.batch_prompts * gen.num_generations
+        plan["algorithm"] = (
+            f"{algo.name}: loss={algo.loss_type} beta={algo.beta} clip=[{1 - algo.epsilon:g}, "
+            f"{1 + (algo.epsilon_high or algo.epsilon):g}] dynamic_sampling={algo.dynamic_sampling.enabled} "
+            f"overlong={algo.overlong.enabled}"
+        )
+        plan["rewards"] = ", ".join(f"{r.name} x{r.weight:g}" for r in cfg.rewards)
+        plan["step"] = (
+            f"{optim.batch_prompts} prompts x {gen.num_generations} generations = {sequences} sequences"
+        )
+        plan["lengths"] = f"prompt <= {cfg.data.max_prompt_length}, completion <= {gen.max_completion_length}"
+        plan["rollouts"] = f"vllm ({gen.vllm_mode})" if gen.use_vllm else "transformers generate"
+    else:
+        sequences = optim.batch_prompts
+        plan["step"] = f"{sequences} pairs, max_length {cfg.sft.max_length}"
+        plan["epochs"] = cfg.sft.epochs if optim.max_steps is None else None
+    plan["gradient_accumulation"] = accumulation_steps(
+        sequences, optim.per_device_batch_size, processes, "sequences per step"
+    )
+    plan["peft"] = describe_peft(cfg.peft)
+    plan.update(memory_estimate(cfg.model, cfg.peft))
+    return plan
+
+
+def describe_peft(spec: PeftSection) -> str:
+    if not spec.enabled:
+        return "full fine-tuning"
+    targets = ",".join(spec.target_modules)
+    return f"{spec.method} r={spec.r} alpha={spec.alpha} dropout={spec.dropout} on {targets}"
+
+
+def count_rows(source: str, limit: int | None) -> int | str:
+    """Rows in a local JSONL file (cheap to count); other sources are reported, not loaded."""
+    if not source.startswith(("/", ".", "~", "$")) and not Path(source).exists():
+        return "hub dataset (not loaded in a dry run)"
+    try:
+        path = Path(expand_path(source))
+    except RecodeError as exc:
+        return f"{MISSING}: {exc.message}"
+    if not path.exists():
+        return f"{MISSING}: {path} does not exist (a real run would stop here)"
+    if path.suffix != ".jsonl":
+        return f"{path.suffix or 'folder'} source (not counted)"
+    with path.open(encoding="utf-8") as fh:
+        rows = sum(1 for line in fh if line.strip())
+    return min(rows, limit) if limit else rows
+
+
+def model_dims(spec: ModelSection) -> dict[str, int] | None:
+    """Layer sizes from the tiny spec or a local `config.json`; None when only a hub id is known."""
+    if spec.init == "tiny":
+        t = spec.tiny
+        return {
+            "hidden": t.hidden_size,
+            "layers": t.num_layers,
+            "inter": t.intermediate_size,
+            "kv": t.hidden_size,
+        }
+    path = Path(spec.name_or_path).expanduser() / "config.json"
+    if not path.is_file():
+        return None
+    conf = json.loads(path.read_text(encoding="utf-8"))
+    head_dim = conf["hidden_size"] // conf["num_attention_heads"]
+    kv = head_dim * conf.get("num_key_value_heads", conf["num_attention_heads"])
+    return {
+        "hidden": conf["hidden_size"],
+        "layers": conf["num_hidden_layers"],
+        "inter": conf["intermediate_size"],
+        "kv": kv,
+    }
+
+
+def adapter_params(dims: dict[str, int], spec: PeftSection) -> int:
+    """LoRA A/B (+ DoRA's magnitude vector) parameters for the projections named in `spec`."""
+    h, i, kv = dims["hidden"], dims["inter"], dims["kv"]
+    shapes = {"q_proj": (h, h), "k_proj": (h, kv), "v_proj": (h, kv), "o_proj": (h, h)}
+    shapes |= {"gate_proj": (h, i), "up_proj": (h, i), "down_proj": (i, h)}
+    per_layer = 0
+    for name in spec.target_modules:
+        if name in shapes:
+            fan_in, fan_out = shapes[name]
+            per_layer += spec.r * (fan_in + fan_out) + (fan_out if spec.method == "dora" else 0)
+    return per_layer * dims["layers"]
+
+
+def memory_estimate(model: ModelSection, peft: PeftSection) -> dict[str, Any]:
+    """Weights + trainable state per GPU, before activations, KV cache and vLLM's share."""
+    billions = model.approx_params_b
+    dims = model_dims(model)
+    if billions is None and dims is None:
+        return {"memory": "unknown: set model.approx_params_b for an estimate"}
+    weights_gb = (billions or 0.0) * BYTES_PER_PARAM[model.dtype]
+    out: dict[str, Any] = {"weights_gb": round(weights_gb, 2)}
+    if peft.enabled and dims is not None:
+        trainable = adapter_params(dims, peft)
+        out["adapter_params_m"] = round(trainable / 1e6, 2)
+        out["trainable_state_gb"] = round(trainable * TRAINABLE_BYTES / 1e9, 2)
+    elif not peft.enabled and billions is not None:
+        out["trainable_state_gb"] = round(billions * TRAINABLE_BYTES, 1)
+    out["memory_note"] = "per GPU before activations/KV cache (ZeRO-3 divides weights by the GPU count)"
+    return out
