@@ -9,7 +9,12 @@ from __future__ import annotations
 import typer
 
 from recode import __version__
+from recode.cli import analysis as analysis_cli
 from recode.cli import data as data_cli
+from recode.cli import demo as demo_cli
+from recode.cli import eval as eval_cli
+from recode.cli import sandbox as sandbox_cli
+from recode.cli import train as train_cli
 from recode.cli.common import GuardedGroup, console, state
 
 app = typer.Typer(
@@ -44,6 +49,11 @@ def _root(
 
 
 app.add_typer(data_cli.app, name="data")
+app.add_typer(eval_cli.app, name="eval")
+app.add_typer(sandbox_cli.app, name="sandbox")
+train_cli.register(app)
+demo_cli.register(app)
+analysis_cli.register(app)
 
 
 def main() -> None:
