@@ -60,3 +60,21 @@ def test_rewards_resolve_by_name_or_import_path(test_rewards: str) -> None:
 def test_missing_data_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(RecodeError, match="no such file"):
         load_rows(DataSection(source=str(tmp_path / "absent.jsonl")))
+
+
+def test_concurrent_tiny_builds_leave_one_complete_folder(rows: list[dict], tmp_path: Path) -> None:
+    """What every process of a multi-process launch does at once: no half-written or stray folders."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from transformers import AutoConfig
+
+    from recode.training.config import TinyModelSpec
+    from recode.training.tiny import build_tiny
+
+    spec = TinyModelSpec(hidden_size=16, intermediate_size=32, vocab_size=300)
+    out = tmp_path / "base-model"
+    with ThreadPoolExecutor(2) as pool:
+        paths = list(pool.map(lambda seed: build_tiny(training_texts(rows), spec, out, 64, seed), [0, 0]))
+    assert paths == [out, out]
+    assert [p.name for p in tmp_path.iterdir()] == ["base-model"]
+    assert AutoConfig.from_pretrained(out).hidden_size == 16

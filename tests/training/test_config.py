@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -72,7 +73,10 @@ def test_dapo_preset_fills_unset_fields_but_explicit_values_win() -> None:
 @pytest.mark.parametrize(
     "override, fragment",
     [
-        ("optim.lerning_rate=1", "optim.lerning_rate"),
+        ("optim.lerning_rate=1", "did you mean 'learning_rate'"),
+        ("optimm.learning_rate=1", "did you mean 'optim'"),
+        ("zzz=1", "known: model, data"),
+        ("logging.report_to=[tensorbord]", "unknown logger"),
         ("optim.learning_rate=-1", "optim.learning_rate"),
         ("algorithm.name=ppo", "algorithm.name"),
         ("algorithm.name=dapo", "buffer_len"),  # the preset turns shaping on; 256 > 48 tokens
@@ -126,3 +130,76 @@ def test_reward_names_are_checked_when_the_config_is_read() -> None:
     with pytest.raises(RecodeError, match="es_starr"):
         TrainConfig.from_dict({"rewards": [{"name": "es_starr"}]})
     assert TrainConfig.from_dict({"rewards": [{"name": "pkg.mod:fn"}]}).rewards[0].name == "pkg.mod:fn"
+
+
+def test_reward_options_reach_the_registry() -> None:
+    from recode.rewards import REWARDS, ExecReward
+    from recode.training.common import resolve_reward
+
+    cfg = TrainConfig.from_dict({"rewards": [{"name": "exec", "options": {"timeout_s": 3, "preload": []}}]})
+    spec = cfg.rewards[0]
+    reward = resolve_reward(spec.name, spec.options)
+    assert isinstance(reward, ExecReward) and reward is not REWARDS["exec"]
+    assert reward.limits.timeout_s == 3 and reward.__name__ == "exec"
+    assert resolve_reward("exec", {}) is REWARDS["exec"]
+
+
+@pytest.mark.parametrize(
+    "spec, fragment",
+    [
+        ({"name": "exec", "options": {"timeot_s": 3}}, "timeot_s"),
+        ({"name": "es_star", "options": {"x": 1}}, "takes no options"),
+        ({"name": "pkg.mod:fn", "options": {"x": 1}}, "registry rewards only"),
+    ],
+)
+def test_bad_reward_options_fail_when_read(spec: dict, fragment: str) -> None:
+    with pytest.raises(RecodeError, match=fragment):
+        TrainConfig.from_dict({"rewards": [spec]})
+
+
+def _leaves(node: object, prefix: str = "") -> list[tuple[str, object]]:
+    """Every dotted path to a scalar or list value in a dumped config (list items by index)."""
+    if isinstance(node, dict):
+        return [leaf for key, value in node.items() for leaf in _leaves(value, f"{prefix}{key}.")]
+    if isinstance(node, list) and node and all(isinstance(item, dict) for item in node):
+        return [leaf for i, item in enumerate(node) for leaf in _leaves(item, f"{prefix}{i}.")]
+    return [(prefix.rstrip("."), node)]
+
+
+@pytest.mark.parametrize(
+    "kind, recipe", [(TrainConfig, "dapo_qwen2.5-coder-7b.yaml"), (SFTConfig, "sft_tiny-cpu.yaml")]
+)
+def test_every_field_can_be_overridden(kind: type, recipe: str) -> None:
+    """Each leaf set on the command line to a changed value (or its own, when no change is valid) lands."""
+    base = kind.from_yaml(CONFIGS / recipe)
+    leaves = _leaves(base.model_dump(mode="json"))
+    assert len(leaves) > 40
+    changed = 0
+    for path, value in leaves:
+        candidates = [_another(value), value]
+        for candidate in candidates:
+            try:
+                cfg = kind.from_yaml(CONFIGS / recipe, [f"{path}={json.dumps(candidate)}"])
+            except RecodeError:
+                continue
+            assert _leaves(cfg.model_dump(mode="json")) == [
+                (p, candidate if p == path else v) for p, v in leaves
+            ], path
+            changed += candidate != value
+            break
+        else:
+            pytest.fail(f"{path} cannot be set from the command line")
+    assert changed > len(leaves) // 2
+
+
+def _another(value: object) -> object:
+    """A different value of the same type, for the override test."""
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int | float):
+        return value + 1 if value >= 1 else value / 2
+    if isinstance(value, str):
+        return value + "x"
+    if isinstance(value, list):
+        return value[:-1]
+    return value

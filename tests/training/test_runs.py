@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +101,9 @@ def test_grpo_run_is_killed_then_resumes(tmp_path: Path, configs_dir: Path, tiny
     assert len(losses) == 3  # steps 1-2 restored from the checkpoint, step 3 trained after the resume
     lines = [json.loads(line) for line in (out / LOG_FILE).read_text().splitlines()]
     assert [e["step"] for e in lines if "loss" in e] == [1, 2, 3]
-    assert any(key.startswith("rewards/") for key in lines[0]) and "reward_group_std" in lines[0]
+    listed = {"rewards/length_reward/mean", "reward_group_std", "kl"}
+    listed |= {"clip_ratio/region_mean", "completions/mean_length", "learning_rate", "loss"}
+    assert listed <= set(lines[0]), listed - set(lines[0])
 
     changed = _changed(snapshot, result.final_adapter_dir)
     assert any("lora_magnitude_vector" in name for name in changed), "DoRA magnitude vectors missing"
@@ -154,3 +159,34 @@ def test_sft_run_trains_the_dora_adapter(tmp_path: Path, configs_dir: Path, tiny
     adapter = json.loads((result.final_adapter_dir / "adapter_config.json").read_text())
     assert adapter["use_dora"] is True and adapter["r"] == 4
     assert (out / LOG_FILE).is_file()
+
+
+def test_dapo_on_two_processes(tmp_path: Path, configs_dir: Path, tiny_overrides: Any) -> None:
+    """`torchrun` with 2 CPU processes (gloo): groups tie on one process and not the other, so the
+    processes must agree on the number of rounds and on the refill prompts, or the collectives hang."""
+    (tmp_path / "ranked_rewards.py").write_text(
+        "def tie_on_zorp(completions, dependency, **kwargs):\n"
+        "    return [1.0 if d == 'zorp' else len(str(c)) / 100.0 for c, d in zip(completions, dependency)]\n"
+    )
+    out = tmp_path / "dapo2"
+    overrides = tiny_overrides(
+        out,
+        "optim.max_steps=2",
+        "optim.per_device_batch_size=4",  # 2 prompts x 4 generations over 2 processes
+        "generation.max_completion_length=12",
+        "algorithm.overlong.buffer_len=4",
+        "rewards=[{name: 'ranked_rewards:tie_on_zorp'}]",
+        "data.max_examples=4",
+    )
+    torchrun = Path(sys.executable).with_name("torchrun")
+    command = [str(torchrun), "--standalone", "--nproc_per_node", "2", "-m", "recode", "train"]
+    command += ["--config", str(configs_dir / "dapo_tiny-cpu.yaml"), *overrides]
+    env = {**os.environ, "PYTHONPATH": str(tmp_path), "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    assert done.stdout.count("training plan") == 1  # printed by rank 0 only
+    steps = [json.loads(line) for line in (out / LOG_FILE).read_text().splitlines()]
+    steps = [e for e in steps if "dynamic_sampling/rounds" in e]
+    assert [e["step"] for e in steps] == [1, 2]
+    _finite_losses(steps)
+    assert all(1 <= e["dynamic_sampling/rounds"] <= 10 for e in steps)

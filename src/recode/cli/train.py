@@ -6,6 +6,7 @@ Heavy imports (torch, TRL) happen inside the commands so `recode --help` stays i
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -63,24 +64,37 @@ def sft(
 
 
 def _run(cfg: Any, dry_run: bool, resume: bool, *, sft_run: bool) -> None:
-    from recode.training.plan import MISSING, describe_plan
+    from recode.training.plan import describe_plan
 
     plan = describe_plan(cfg)
-    _print_plan(plan)
+    main_process = os.environ.get("RANK", "0") == "0"  # under torchrun/accelerate: say things once
+    if main_process:
+        _print_plan(plan)
     if dry_run:
-        if str(plan["data_rows"]).startswith(MISSING):
-            err_console.print(f"[yellow]warning:[/] data {escape(str(plan['data_rows']))}", soft_wrap=True)
-        console.print("[green]config OK[/green] (dry run: nothing loaded or trained)")
+        if main_process:
+            _print_dry_run_verdict(cfg, plan)
         return
     from recode.training import run_rl, run_sft
 
     result = (run_sft if sft_run else run_rl)(cfg, resume=resume)
-    console.print(
-        f"[green]done[/green]: {result.metrics.get('global_step')} steps; adapter in "
-        f"{escape(str(result.final_adapter_dir))}; logs in "
-        f"{escape(str(result.output_dir))}/log_history.jsonl",
-        soft_wrap=True,
-    )
+    if main_process:
+        console.print(
+            f"[green]done[/green]: {result.metrics.get('global_step')} steps; adapter in "
+            f"{escape(str(result.final_adapter_dir))}; logs in "
+            f"{escape(str(result.output_dir))}/log_history.jsonl",
+            soft_wrap=True,
+        )
+
+
+def _print_dry_run_verdict(cfg: Any, plan: dict[str, Any]) -> None:
+    """Warn about what a real run would stop on here (data, packages) but a GPU machine may have."""
+    from recode.training.plan import MISSING, missing_packages
+
+    warnings = [f"data {plan['data_rows']}"] if str(plan["data_rows"]).startswith(MISSING) else []
+    warnings += [f"{problem} ({hint})" for problem, hint in missing_packages(cfg)]
+    for warning in warnings:
+        err_console.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
+    console.print("[green]config OK[/green] (dry run: nothing loaded or trained)")
 
 
 def _print_plan(plan: dict[str, Any]) -> None:

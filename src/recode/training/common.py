@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -156,8 +156,9 @@ def drop_long_prompts(
     return kept, len(rows) - len(kept)
 
 
-def resolve_reward(name: str) -> Callable[..., Any]:
-    """A reward by registry name (`recode.rewards.get_reward`) or by `package.module:function`."""
+def resolve_reward(name: str, options: Mapping[str, Any] | None = None) -> Callable[..., Any]:
+    """A reward by registry name (`recode.rewards.get_reward`, with its `options`) or by
+    `package.module:function`."""
     if ":" in name:
         module_name, _, attr = name.partition(":")
         try:
@@ -166,11 +167,9 @@ def resolve_reward(name: str) -> Callable[..., Any]:
             raise RecodeError(
                 f"cannot import reward {name!r}: {exc}", hint="use module.path:function"
             ) from None
-    try:
-        from recode.rewards import get_reward
-    except ImportError as exc:
-        raise RecodeError(f"reward {name!r}: recode.rewards is unavailable ({exc})") from None
-    return get_reward(name)
+    from recode.rewards import get_reward
+
+    return get_reward(name, options or None)
 
 
 def resume_checkpoint(output_dir: Path, resume: bool) -> str | None:

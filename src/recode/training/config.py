@@ -8,9 +8,10 @@ dynamic sampling, overlong shaping), not GRPO with a new label; anything set exp
 
 from __future__ import annotations
 
+import difflib
 import os
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Any, Literal, Self, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -43,7 +44,23 @@ ALGORITHM_PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
+REPORTERS: dict[str, str] = {
+    "tensorboard": "tensorboard",
+    "wandb": "wandb",
+    "mlflow": "mlflow",
+    "trackio": "trackio",
+    "comet_ml": "comet_ml",
+    "clearml": "clearml",
+    "neptune": "neptune",
+    "swanlab": "swanlab",
+    "dvclive": "dvclive",
+}
+"""`logging.report_to` values (transformers' names) and the module each needs, checked before weights load."""
+
+
 class _Section(BaseModel):
+    """Every section rejects unknown keys and re-validates on assignment (see the module docstring)."""
+
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
@@ -58,6 +75,8 @@ class TinyModelSpec(_Section):
 
 
 class ModelSection(_Section):
+    """The base model: hub id or folder (`init: pretrained`), or a tiny Qwen2 built offline (`init: tiny`)."""
+
     name_or_path: str = "Qwen/Qwen2.5-Coder-7B-Instruct"
     init: Literal["pretrained", "tiny"] = "pretrained"
     tiny: TinyModelSpec = Field(default_factory=TinyModelSpec)
@@ -69,13 +88,17 @@ class ModelSection(_Section):
 
 
 class DataSection(_Section):
-    source: str = "${RECODE_DATA_DIR}/migration/train.jsonl"
+    """Migration pairs (local JSONL/JSON/Parquet, saved dataset or hub id) and the prompt-length limit."""
+
+    source: str = "zjunlp/ReCode-Train-Data"  # ReCode's published pairs; hub ids load through `datasets`
     split: str = "train"
     max_examples: int | None = Field(None, gt=0)
     max_prompt_length: int = Field(2048, gt=0, description="prompts longer than this are dropped, counted")
 
 
 class PeftSection(_Section):
+    """The adapter: DoRA r=64, alpha=64, dropout 0.01 on attention + MLP projections, as in ReCode."""
+
     enabled: bool = True
     method: Literal["dora", "lora"] = "dora"
     r: int = Field(64, gt=0)
@@ -85,6 +108,8 @@ class PeftSection(_Section):
 
 
 class OptimSection(_Section):
+    """Optimizer, schedule, batch layout (`batch_prompts` is global) and devices."""
+
     learning_rate: float = Field(5e-5, gt=0)
     lr_scheduler: str = "cosine"
     warmup_steps: int = Field(150, ge=0)
@@ -103,6 +128,8 @@ class OptimSection(_Section):
 
 
 class LoggingSection(_Section):
+    """Output folder, loggers, checkpoint cadence, completion tables and the progress bar."""
+
     output_dir: str = "runs/recode"
     logging_steps: int = Field(1, gt=0)
     save_steps: int = Field(100, gt=0)
@@ -112,29 +139,47 @@ class LoggingSection(_Section):
     run_name: str | None = None
     progress: bool = True
 
+    @field_validator("report_to")
+    @classmethod
+    def _known_reporters(cls, names: list[str]) -> list[str]:
+        """transformers would reject an unknown name only after the model has loaded."""
+        unknown = [name for name in names if name not in REPORTERS]
+        if unknown:
+            raise ValueError(f"unknown logger(s) {unknown}; choose from {', '.join(REPORTERS)}")
+        return names
+
 
 class RewardSpec(_Section):
-    """A reward by registry name (`format`, `em`, `es`, `em_star`, `es_star`, `exec`) or `module:function`."""
+    """A reward by registry name (`format`, `em`, `es`, `em_star`, `es_star`, `exec`) or `module:function`.
+
+    `options` configure a registry reward that has any (`exec`: sandbox limits, scores, preload; see
+    `recode.rewards.ExecReward.from_options`); they go to `recode.rewards.get_reward(name, options)`.
+    """
 
     name: str
     weight: float = 1.0
+    options: dict[str, Any] = Field(default_factory=dict)
 
-    @field_validator("name")
-    @classmethod
-    def _known(cls, name: str) -> str:
-        """Registry names are checked when the config is read (a typo must not wait for step 1);
-        `module:function` rewards are imported only when training starts."""
-        if ":" not in name:
-            from recode.rewards import get_reward
+    @model_validator(mode="after")
+    def _known(self) -> Self:
+        """Registry names and their options are checked when the config is read (a typo must not wait
+        for step 1); `module:function` rewards are imported only when training starts."""
+        if ":" in self.name:
+            if self.options:
+                raise ValueError(f"options apply to registry rewards only, not {self.name!r}")
+            return self
+        from recode.rewards import get_reward
 
-            try:
-                get_reward(name)
-            except RecodeError as exc:
-                raise ValueError(f"{exc.message} ({exc.hint})") from None
-        return name
+        try:
+            get_reward(self.name, self.options or None)
+        except RecodeError as exc:
+            raise ValueError(f"{exc.message} ({exc.hint})" if exc.hint else exc.message) from None
+        return self
 
 
 class DynamicSamplingSection(_Section):
+    """DAPO dynamic sampling (ours): drop tied groups, refill, at most `max_rounds` rounds."""
+
     enabled: bool = False
     max_rounds: int = Field(10, gt=0, description="generation rounds per batch, the first one included")
     std_eps: float = Field(1e-6, ge=0, description="a group whose reward std is <= this counts as a tie")
@@ -142,12 +187,16 @@ class DynamicSamplingSection(_Section):
 
 
 class OverlongSection(_Section):
+    """DAPO overlong reward shaping (ours, Eq. 13), added as one more weighted reward."""
+
     enabled: bool = False
     buffer_len: int = Field(256, gt=0, description="L_cache of DAPO Eq. 13: tokens of soft penalty")
     weight: float = 1.0
 
 
 class AlgorithmSection(_Section):
+    """GRPO or DAPO: TRL's loss options plus our two DAPO extensions."""
+
     name: Literal["grpo", "dapo"] = "grpo"
     beta: float = Field(0.001, ge=0)
     epsilon: float = Field(0.2, gt=0)
@@ -170,6 +219,8 @@ class AlgorithmSection(_Section):
 
 
 class GenerationSection(_Section):
+    """Rollouts: group size, sampling, lengths, and TRL's vLLM options."""
+
     num_generations: int = Field(8, gt=1, description="completions per prompt (the group)")
     max_completion_length: int = Field(1024, gt=0)
     temperature: float = Field(1.0, gt=0)
@@ -177,9 +228,17 @@ class GenerationSection(_Section):
     use_vllm: bool = False
     vllm_mode: Literal["colocate", "server"] = "colocate"
     vllm_gpu_memory_utilization: float = Field(0.3, gt=0, le=1)
+    vllm_server_base_url: str | None = Field(
+        None, description="server mode: e.g. http://host:8000 (None: TRL's default, localhost:8000)"
+    )
+    vllm_importance_sampling_correction: bool = Field(
+        True, description="TRL's correction for vLLM/trainer log-prob mismatch (verl's DAPO recipe has none)"
+    )
 
 
 class _Config(_Section):
+    """Loading, overriding and saving, shared by the RL and SFT configs."""
+
     @classmethod
     def from_yaml(cls, path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Self:
         """Load a recipe, apply `a.b=value` overrides (values parsed as YAML), validate."""
@@ -203,9 +262,7 @@ class _Config(_Section):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}" for err in exc.errors()
-            )
+            problems = "; ".join(_describe_error(cls, err) for err in exc.errors())
             where = f"{origin}: " if origin else ""
             raise RecodeError(
                 f"{where}invalid config: {problems}", hint="fix the YAML or the key=value override"
@@ -230,6 +287,7 @@ class TrainConfig(_Config):
 
     @model_validator(mode="after")
     def _check(self) -> Self:
+        """Cross-field rules a single field's type cannot express."""
         if not self.rewards:
             raise ValueError("at least one reward is needed")
         if self.optim.max_steps is None:
@@ -242,6 +300,8 @@ class TrainConfig(_Config):
 
 
 class SFTTrainConfig(_Section):
+    """SFT-only settings: sequence length and epochs (used when `optim.max_steps` is null)."""
+
     max_length: int = Field(3072, gt=0, description="prompt + answer tokens; longer pairs are truncated")
     epochs: float = Field(3.0, gt=0)
 
@@ -257,6 +317,40 @@ class SFTConfig(_Config):
     )
     sft: SFTTrainConfig = Field(default_factory=SFTTrainConfig)
     logging: LoggingSection = LoggingSection(output_dir="runs/recode-sft")
+
+
+def _describe_error(model: type[BaseModel], err: Any) -> str:
+    """One pydantic error as `a.b: what`; an unknown key gets the closest known one, or the list."""
+    loc = tuple(err["loc"])
+    where = ".".join(str(p) for p in loc) or "<root>"
+    if err["type"] != "extra_forbidden":
+        return f"{where}: {err['msg'].removeprefix('Value error, ')}"
+    known = _fields_at(model, loc[:-1])
+    close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+    suggestion = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(known)}"
+    return f"{where}: unknown key ({suggestion})"
+
+
+def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """Field names of the section at `loc` (list indices skipped), [] if `loc` leads nowhere."""
+    node: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = node.model_fields.get(part)
+        if field is None:
+            return []
+        node = _section_type(field.annotation)
+        if node is None:
+            return []
+    return list(node.model_fields)
+
+
+def _section_type(annotation: Any) -> type[BaseModel] | None:
+    """The config section a field holds, directly or as list items (`rewards: list[RewardSpec]`)."""
+    if get_origin(annotation) is list:
+        annotation = get_args(annotation)[0]
+    return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
 
 
 def apply_overrides(data: dict[str, Any], overrides: list[str] | tuple[str, ...]) -> dict[str, Any]:
@@ -275,6 +369,7 @@ def apply_overrides(data: dict[str, Any], overrides: list[str] | tuple[str, ...]
 
 
 def _set_path(node: Any, parts: list[str], value: Any, item: str) -> None:
+    """Set `value` at `parts` inside `node`, creating missing mappings; `item` is quoted in errors."""
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
         if isinstance(node, list):

@@ -31,6 +31,7 @@ from recode.training.common import (
     set_torch_threads,
 )
 from recode.training.config import TrainConfig, accumulation_steps, expand_path, world_size
+from recode.training.plan import require_packages
 from recode.training.shaping import make_overlong_reward
 from recode.training.trainer import ReCodeGRPOTrainer
 
@@ -49,6 +50,7 @@ def run_rl(
     `train_dataset` may hold TRL rows (`prompt` messages or text, `target`, extra columns) or raw
     migration examples. With `resume=True` the latest `checkpoint-N` in the output folder is continued.
     """
+    require_packages(cfg)
     output_dir = Path(expand_path(cfg.logging.output_dir))
     set_torch_threads(cfg.optim.torch_threads)
     rows = load_rows(cfg.data, train_dataset)
@@ -83,7 +85,7 @@ def run_rl(
 
 def reward_functions(cfg: TrainConfig) -> tuple[list[Callable[..., Any]], list[float]]:
     """The configured rewards and their weights, plus DAPO's overlong shaping when enabled."""
-    funcs = [resolve_reward(spec.name) for spec in cfg.rewards]
+    funcs = [resolve_reward(spec.name, spec.options) for spec in cfg.rewards]
     weights = [spec.weight for spec in cfg.rewards]
     overlong = cfg.algorithm.overlong
     if overlong.enabled:
@@ -111,6 +113,8 @@ def grpo_args(cfg: TrainConfig, output_dir: Path, reward_weights: list[float]) -
         use_vllm=gen.use_vllm,
         vllm_mode=gen.vllm_mode,
         vllm_gpu_memory_utilization=gen.vllm_gpu_memory_utilization,
+        vllm_server_base_url=gen.vllm_server_base_url,
+        vllm_importance_sampling_correction=gen.vllm_importance_sampling_correction,
         beta=algo.beta,
         epsilon=algo.epsilon,
         loss_type=algo.loss_type,
@@ -125,7 +129,7 @@ def grpo_args(cfg: TrainConfig, output_dir: Path, reward_weights: list[float]) -
         weight_decay=optim.weight_decay,
         max_grad_norm=optim.max_grad_norm,
         bf16=optim.bf16,
-        gradient_checkpointing=optim.gradient_checkpointing,
+        activation_checkpointing=optim.gradient_checkpointing,
         use_cpu=optim.use_cpu,
         seed=optim.seed,
         logging_steps=log.logging_steps,

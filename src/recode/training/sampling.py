@@ -91,6 +91,7 @@ def concat_batches(batches: Sequence[dict[str, Any]], pad_values: dict[str, floa
 
 
 def _pad_width(tensor: torch.Tensor, width: int, fill: float, *, left: bool) -> torch.Tensor:
+    """`tensor` widened to `width` columns with `fill`, on the left or the right."""
     missing = width - tensor.shape[1]
     if missing == 0:
         return tensor

@@ -31,6 +31,7 @@ from recode.training.common import (
     set_torch_threads,
 )
 from recode.training.config import SFTConfig, accumulation_steps, expand_path, world_size
+from recode.training.plan import require_packages
 
 ANSWER_TEMPLATE = "\n</think>\n<answer>\n```python\n{code}\n```\n</answer>"
 """What follows the pre-fill `...<think>` in an SFT target: no reasoning, then the fenced answer."""
@@ -51,6 +52,7 @@ def run_sft(
     resume: bool = False,
 ) -> TrainResult:
     """Fine-tune on prompt -> `new_code` pairs; objects passed in replace what `cfg` would load."""
+    require_packages(cfg)
     output_dir = Path(expand_path(cfg.logging.output_dir))
     set_torch_threads(cfg.optim.torch_threads)
     rows = load_rows(cfg.data, train_dataset)
@@ -101,7 +103,7 @@ def sft_args(cfg: SFTConfig, output_dir: Path) -> TRLSFTConfig:
         weight_decay=optim.weight_decay,
         max_grad_norm=optim.max_grad_norm,
         bf16=optim.bf16,
-        gradient_checkpointing=optim.gradient_checkpointing,
+        activation_checkpointing=optim.gradient_checkpointing,
         use_cpu=optim.use_cpu,
         seed=optim.seed,
         logging_steps=log.logging_steps,

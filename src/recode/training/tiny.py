@@ -7,6 +7,8 @@ saved under the run's output folder so the trained adapter can be reloaded on th
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -67,12 +69,22 @@ def build_model(
 def build_tiny(
     texts: Iterable[str], spec: TinyModelSpec, out_dir: Path, max_positions: int, seed: int = 0
 ) -> Path:
-    """Build (or reuse, when resuming) the tiny base model and tokenizer saved in `out_dir`."""
+    """Build (or reuse, when resuming) the tiny base model and tokenizer saved in `out_dir`.
+
+    Why a staging folder renamed into place: under `torchrun`/`accelerate launch` every process gets here
+    at once; the rename is atomic, so no process loads a half-written folder, and the losers of the race
+    drop their (identical, same-seed) copy and load the winner's.
+    """
     if (out_dir / "config.json").is_file():
         return out_dir
     tokenizer = build_tokenizer(texts, spec.vocab_size)
     model = build_model(tokenizer, spec, max_positions, seed)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out_dir)
-    tokenizer.save_pretrained(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+    model.save_pretrained(staging)
+    tokenizer.save_pretrained(staging)
+    try:
+        staging.rename(out_dir)
+    except OSError:  # another process of this launch renamed its copy first
+        shutil.rmtree(staging)
     return out_dir

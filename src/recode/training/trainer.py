@@ -53,6 +53,7 @@ class ReCodeGRPOTrainer(GRPOTrainer):
         return rewards
 
     def _generate_and_score_completions(self, inputs: list[dict[str, Any]]) -> dict[str, Any]:
+        """TRL's step when dynamic sampling is off (or in eval); else rounds of it, tied groups dropped."""
         ds = self.dynamic_sampling
         if not ds.enabled or not self.model.training:
             return super()._generate_and_score_completions(inputs)
@@ -115,6 +116,7 @@ class ReCodeGRPOTrainer(GRPOTrainer):
         return [dict(dataset[index]) for index in rows[start : start + local_rows]]
 
     def _pad_values(self) -> dict[str, float]:
+        """Fills for re-padding rounds: the pad token for ids, 1 for `tool_mask` (as TRL pads it), else 0."""
         pad_id = float(self._tokenizer.pad_token_id)
         return {"prompt_ids": pad_id, "completion_ids": pad_id, "tool_mask": 1.0}
 
