@@ -62,7 +62,7 @@ def test_time_limit_is_a_factor_of_the_reference_with_a_floor() -> None:
 
 def _phase_job(retime: bool, cap_s: float = 60.0) -> dict:
     rule = {"factor": 4.0, "floor_s": 0.05, "cap_s": cap_s, "retime": retime}
-    return {"dataset": "humaneval", "entry_point": "f", "atol": 0, "not_none": False, "time": rule}
+    return {"dataset": "humaneval", "entry_point": "f", "atol": 0, "time": rule}
 
 
 def _sleepy(seconds: float) -> Callable[[int], int]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -19,6 +22,7 @@ from recode.evaluation.multi_update import (
     distractor_tasks,
     variant_tasks,
 )
+from recode.evaluation.programs import new_function_name
 
 
 def _user_prompt(task: Any) -> str:
@@ -113,3 +117,63 @@ def test_variants_on_the_real_benchmark_are_deterministic(arena_file: Path) -> N
     for task in composite:
         a, b = task.updates
         assert a.function_path != b.function_path and a.function_name != b.function_name
+
+
+_DIGEST = """
+import hashlib, json, sys
+from recode.data.loaders import load_arena
+from recode.evaluation.multi_update import composite_tasks, distractor_tasks
+records = load_arena(sys.argv[1])
+tasks = distractor_tasks(records, seed=5) + composite_tasks(records, seed=5)
+rows = [(t.task_id, t.extra, t.messages, [u.update_id for u in t.updates]) for t in tasks]
+print(hashlib.sha256(json.dumps(rows).encode()).hexdigest())
+"""
+
+
+@pytest.mark.slow
+def test_variants_are_identical_across_processes_and_hash_seeds(arena_file: Path) -> None:
+    """The seed alone decides the tasks: no dependence on PYTHONHASHSEED (set order) or on the process."""
+
+    def digest(hash_seed: str) -> str:
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        done = subprocess.run(
+            [sys.executable, "-c", _DIGEST, str(arena_file)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return done.stdout.strip()
+
+    assert digest("1") == digest("2")
+
+
+@pytest.mark.slow
+def test_real_composites_fail_when_a_rename_is_ignored(arena_file: Path, sandbox: Any) -> None:
+    """On the shipped benchmark: every math-only composite with a renamed function, answered by the
+    reference with the old name put back, fails on the renamed half's tests (those that only check input
+    validation still pass) and passes every test of the other half; the untouched reference passes all."""
+    records = load_arena(arena_file)
+    tests_of = {ex.prog_syn_id: len(ex.unit_tests) for rec in records for ex in rec.examples}
+    chosen = []
+    for task in composite_tasks(records, seed=0):
+        renames = [u for u in task.updates if u.update_type == "modify-function-name"]
+        if {u.package for u in task.updates} == {"math"} and len(renames) == 1:
+            new = f"math.{new_function_name(renames[0])}("
+            if new in task.reference:
+                chosen.append(
+                    (task, renames[0], task.reference.replace(new, f"math.{renames[0].function_name}("))
+                )
+    assert len(chosen) >= 5
+    candidates = {
+        task.task_id: [Candidate("", task.reference), Candidate("", bad)] for task, _, bad in chosen
+    }
+    body = evaluate([task for task, _, _ in chosen], candidates, sandbox=sandbox, progress=False)
+    for (task, rename, _), record in zip(chosen, body["tasks"], strict=True):
+        good, bad = record["samples"]
+        first = tests_of[task.extra["parts"][0]]
+        renamed_half = slice(0, first) if task.updates[0] is rename else slice(first, None)
+        other_half = slice(first, None) if task.updates[0] is rename else slice(0, first)
+        assert good["passed"], task.task_id
+        assert not bad["passed"] and not all(bad["tests"][renamed_half]), task.task_id
+        assert all(bad["tests"][other_half]), task.task_id

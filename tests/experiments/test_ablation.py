@@ -30,13 +30,14 @@ from recode.experiments.report import build_report
 
 def _config(tmp_path: Path, **extra: Any) -> Path:
     (tmp_path / "train.yaml").write_text("seed: 3\n")
+    (tmp_path / "held.jsonl").write_text("{}\n")
     body = {
         "train_config": "train.yaml",
         "overrides": ["optim.max_steps=2"],
         "output_dir": str(tmp_path / "out"),
         "evaluation": {
             "kind": "heldout",
-            "data": "held.jsonl",
+            "data": str(tmp_path / "held.jsonl"),
             "metrics": ["exact_match", "edit_similarity"],
         },
         **extra,
@@ -102,6 +103,10 @@ def test_variants_share_everything_but_their_rewards(tmp_path: Path) -> None:
     assert "| base (untrained) | – | 10.0 | 10.0 | – | – |" in text
     assert "| es_star | format + es_star | 50.0 | 50.0 | 50.0 |" in text
     assert {"ablation.png", "reward_curves.png", "zero_std_groups.png"} <= {p.name for p in report.figures}
+    # members are named after their variant, the untrained model first (the Δ baseline)
+    assert "| metric | base | format | es_star | Δ format | Δ es_star |" in text
+    assert "| exact_match | 10.0 | 50.0 | 50.0 | +40.0 | +40.0 |" in text
+    assert "| format | 2 | 0.1 | 0.2 | 1 |" in text and "| es_star | 2 | 0.1 | 0.2 | 0.5 |" in text
 
 
 def test_zero_std_fraction_averages_logged_steps() -> None:
@@ -122,6 +127,11 @@ def test_bad_configs_say_what_is_wrong(tmp_path: Path) -> None:
     cfg = AblationConfig.from_yaml(_config(tmp_path))
     with pytest.raises(RecodeError, match="unknown variant"):
         run_ablation(cfg, only=["nope"], train_fn=FakeTrainer(), eval_fn=_fake_eval)
+    (tmp_path / "held.jsonl").unlink()
+    trainer = FakeTrainer()
+    with pytest.raises(RecodeError, match=r"held\.jsonl does not exist"):
+        run_ablation(cfg, train_fn=trainer, eval_fn=_fake_eval)
+    assert trainer.calls == []  # nothing was trained before the missing file was noticed
 
 
 @pytest.mark.slow

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from recode.cli.analysis import register
 from recode.errors import RecodeError
-from recode.experiments.report import build_report, collect
+from recode.experiments.report import _merged, build_report, collect
 
 
 def _write_run(root: Path) -> None:
@@ -64,7 +64,7 @@ def test_report_writes_markdown_and_plots(tmp_path: Path) -> None:
     names = {p.name for p in report.figures}
     assert {"reward_curves.png", "accuracy_curves.png", "zero_std_groups.png", "ablation.png"} <= names
     assert {
-        "arena_pass_at_1_overall.png",
+        "arena_overall.png",
         "arena_pass_at_1_package.png",
         "arena_pass_at_1_update_type.png",
     } <= names
@@ -89,3 +89,15 @@ def test_report_cli_and_empty_input(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(RecodeError, match="nothing to report"):
         collect([tmp_path / "empty"])
+
+
+def test_identical_curves_are_drawn_once_with_every_name() -> None:
+    same = ([1.0, 2.0], [-3.0, -3.0])
+    merged = _merged({"em": same, "es": same, "format": ([1.0, 2.0], [-1.0, -1.0])})
+    assert merged == [("em, es (identical)", [1.0, 2.0], [-3.0, -3.0]), ("format", [1.0, 2.0], [-1.0, -1.0])]
+
+
+def test_a_damaged_training_log_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "log_history.jsonl").write_text('{"step": 1}\n{"step": 2, "rew\n')
+    with pytest.raises(RecodeError, match=r"log_history.jsonl:2: not a JSON object"):
+        collect([tmp_path])

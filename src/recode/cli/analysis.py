@@ -8,12 +8,16 @@ each answers one question a user asks after training: "did it get better, and is
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from recode.cli.common import console
+
+MAX_COLUMN_LABEL = 14
+"""Longest run label shown as a column header; longer ones become A, B, C… with a legend."""
 
 
 def register(root_app: typer.Typer) -> None:
@@ -44,7 +48,15 @@ def compare(
     The bootstrap pairs tasks by `task_id` (only tasks both runs scored) and resamples them with
     replacement; p is two-sided.
     """
-    from recode.evaluation.compare import GROUP_P_NOTE, compare_runs, delta_pct, load_runs, pct, to_markdown
+    from recode.evaluation.compare import (
+        GROUP_P_NOTE,
+        compare_runs,
+        delta_pct,
+        load_runs,
+        pct,
+        signed_points,
+        to_markdown,
+    )
 
     loaded = load_runs(runs)
     result = compare_runs(
@@ -55,7 +67,7 @@ def compare(
         seed=seed,
         confidence=confidence,
     )
-    labels = [r.label for r in loaded]
+    labels = _column_labels(loaded)
     kinds = sorted({str(r.data.get("kind")) for r in loaded})
     if len(kinds) > 1:
         console.print(
@@ -63,7 +75,6 @@ def compare(
         )
 
     table = _table("metrics (%)", "metric", labels)
-    base = loaded[0]
     for name in result.metrics:
         values = [result.value(r, name) for r in loaded]
         table.add_row(
@@ -86,16 +97,17 @@ def compare(
         console.print(f"[dim]{GROUP_P_NOTE}[/]")
     if result.bootstraps:
         level = round(100 * confidence)
-        table = Table(title=f"paired bootstrap vs {escape(base.label)} ({resamples} resamples, seed {seed})")
+        table = Table(title=f"paired bootstrap vs {escape(labels[0])} ({resamples} resamples, seed {seed})")
         for column in ("run", "metric", "tasks", "Δ (pts)", f"{level}% CI", "p"):
             table.add_column(column, justify="left" if column in ("run", "metric") else "right")
+        short = {run.label: label for run, label in zip(loaded, labels, strict=True)}
         for b in result.bootstraps:
             table.add_row(
-                escape(b.run),
+                escape(short[b.run]),
                 b.metric,
                 str(b.n_tasks),
-                _colored(f"{100 * b.delta:+.1f}"),
-                f"[{100 * b.ci_low:+.1f}, {100 * b.ci_high:+.1f}]",
+                _colored(signed_points(b.delta)),
+                f"[{signed_points(b.ci_low)}, {signed_points(b.ci_high)}]",
                 f"{b.p_value:.3g}",
             )
         console.print(table)
@@ -121,9 +133,19 @@ def ablate(
 ) -> None:
     """Train one run per reward variant (same seed and data), evaluate each, and tabulate.
 
-    Writes `OUT/<variant>/` (training output, `log_history.jsonl`), `OUT/<variant>/eval.json` and
-    `OUT/ablation.json`; `recode report OUT` turns them into plots. Example:
-    `recode ablate --config configs/ablation_tiny-cpu.yaml`.
+    The paper's Table 2: format only, +EM, +ES, +EM*, +ES* (and +exec), differing only in the reward list.
+    Per variant it also logs the share of all-tie groups (every completion of a prompt got the same reward,
+    so GRPO learns nothing from it), the paper's argument for continuous rewards.
+
+    Plumbing check on a CPU (about 90 s): `recode ablate -c configs/ablation_tiny-cpu.yaml`.
+
+    Two arms, shorter: `recode ablate -c configs/ablation_tiny-cpu.yaml --only format --only es_star
+    optim.max_steps=2`.
+
+    The paper's scale: `recode ablate -c configs/ablation_qwen2.5-coder-7b.yaml`.
+
+    Writes `OUT/<variant>/` (training output, `log_history.jsonl`, `eval.json`), `OUT/base/eval.json` and
+    `OUT/ablation.json` (rewritten after every arm); then `recode report OUT` plots it.
     """
     from recode.experiments.ablation import AblationConfig, run_ablation
 
@@ -152,9 +174,13 @@ def report(
     out: Path = typer.Option(Path("report"), "--out", "-o", help="Folder for report.md and the PNGs."),
     title: str = typer.Option("recode report", help="Heading of the Markdown file."),
 ) -> None:
-    """Markdown + PNG plots: reward/accuracy curves, all-tie groups, pass@k bars by group, ablation table.
+    """Markdown + PNG plots: ablation table, reward/accuracy curves, all-tie groups, pass@k bars by group.
 
-    Example: `recode report runs/grpo-7b runs/eval/arena-base.json runs/eval/arena-grpo.json --out report/`.
+    Give training output folders, `recode eval` results JSONs and `recode ablate` folders, in any mix;
+    folders are searched recursively. The first result of each kind (arena, humaneval, ...) is the
+    baseline of its Δ columns; in an ablation, the untrained model is.
+
+    Example: `recode report runs/eval/arena-base.json runs/eval/arena-grpo.json runs/grpo-7b --out report/`.
     """
     from recode.experiments.report import build_report
 
@@ -162,6 +188,25 @@ def report(
     console.print(f"report: {escape(str(result.markdown))} with {len(result.figures)} figure(s)")
     for figure in result.figures:
         console.print(f"  {escape(str(figure))}")
+
+
+def _column_labels(runs: list[Any]) -> list[str]:
+    """Column names for the terminal tables: run labels, or A, B, C… with a printed legend when any
+    label is too long for a column (truncated names like `arena-standard-o…` cannot be told apart)."""
+    labels = [r.label for r in runs]
+    if max(len(label) for label in labels) <= MAX_COLUMN_LABEL:
+        return labels
+    letters = [chr(ord("A") + i) if i < 26 else f"R{i + 1}" for i in range(len(runs))]
+    for letter, run in zip(letters, runs, strict=True):
+        data = run.data
+        about = ", ".join(
+            f"{key} {escape(str(data[key]))}"
+            for key in ("kind", "variant", "model", "backend")
+            if data.get(key)
+        )
+        role = " (baseline)" if letter == "A" else ""
+        console.print(f"[bold]{letter}[/]{role} = {escape(str(run.path))}: {about}", highlight=False)
+    return letters
 
 
 def _table(title: str, first: str, labels: list[str]) -> Table:

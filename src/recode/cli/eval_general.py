@@ -8,7 +8,10 @@ skill", so the two are run on the same model, with the same backends and the sam
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import typer
 from rich.markup import escape
@@ -18,6 +21,7 @@ from recode.cli.common import console
 from recode.errors import RecodeError
 
 SUBSETS = ("all", "arena-sample")
+STYLES = ("instruct", "recode")
 
 
 def register(app: typer.Typer) -> None:
@@ -26,7 +30,8 @@ def register(app: typer.Typer) -> None:
     app.command("mbpp")(_command("mbpp"))
 
 
-def _command(dataset: str):
+def _command(dataset: str) -> Callable[..., None]:
+    """The typer command for one dataset (both share every option; only names and defaults differ)."""
     pretty = "HumanEval+" if dataset == "humaneval" else "MBPP+"
 
     def command(
@@ -50,8 +55,8 @@ def _command(dataset: str):
             "all", help="all, or arena-sample (CodeUpdateArena's specificity sample)."
         ),
         tasks: str | None = typer.Option(None, "--tasks", help="Comma-separated task ids to run only those."),
-        limit: int | None = typer.Option(None, help="Only the first N tasks (smoke tests)."),
-        n: int = typer.Option(1, "--n", help="Samples per task (pass@k needs n >= k)."),
+        limit: int | None = typer.Option(None, min=1, help="Only the first N tasks (smoke tests)."),
+        n: int = typer.Option(1, "--n", min=1, help="Samples per task (pass@k needs n >= k)."),
         k: str = typer.Option("1", "--k", help="Comma-separated ks for pass@k, e.g. 1,10."),
         temperature: float = typer.Option(
             0.0, help="Sampling temperature (0 = greedy, EvalPlus's pass@1 setting)."
@@ -92,6 +97,8 @@ def _command(dataset: str):
                 "give exactly one of --model, --samples or --oracle",
                 hint=f"e.g. recode eval {dataset} --oracle",
             )
+        if style not in STYLES:
+            raise RecodeError(f"unknown --style {style!r}", hint=f"choose one of {', '.join(STYLES)}")
         ks = parse_ks(k)
         ds = load_plus(dataset, data)
         ds = ds.select(_task_ids(dataset, subset, tasks, arena_sample_ids), limit)
@@ -141,13 +148,10 @@ def _command(dataset: str):
         if backend_name not in ("samples", "oracle"):
             he.write_samples(target.with_suffix(".samples.jsonl"), texts)
         metrics, records = he.evaluate_samples(ds, texts, cfg, solution_builder=builder)
-        extra = {
-            "subset": subset,
-            "style": style,
-            "n": max(len(v) for v in texts.values()),
-            "temperature": temperature,
-            "seconds": round(time.perf_counter() - started, 1),
-        }
+        extra: dict[str, Any] = {"subset": subset, "n": max(len(v) for v in texts.values())}
+        if model:
+            extra.update(style=style, temperature=temperature, top_p=top_p, seed=seed)
+        extra["seconds"] = round(time.perf_counter() - started, 1)
         result = he.run_result(
             ds, metrics, records, cfg, model=model_name, backend=backend_name, extra_config=extra
         )
@@ -156,16 +160,29 @@ def _command(dataset: str):
         if oracle:
             _print_oracle_failures(records)
 
+    specificity = (
+        "\n\nCodeUpdateArena's specificity check (its 82-task HumanEval sample): "
+        "`recode eval humaneval --subset arena-sample --model M`."
+        if dataset == "humaneval"
+        else ""
+    )
     command.__doc__ = (
-        f"Score a model on {pretty} (base + plus tests, EvalPlus verdicts, run in the sandbox).\n\n"
-        f"Examples: `recode eval {dataset} --oracle` (self-check), "
-        f"`recode eval {dataset} --model Qwen/Qwen2.5-Coder-7B-Instruct --backend vllm --n 10 --k 1,10`, "
-        f"`recode eval {dataset} --samples samples.jsonl`."
+        f"Score a model on {pretty}: base + plus tests, EvalPlus verdicts, every program in the sandbox."
+        f"\n\nHarness self-check (canonical solutions): `recode eval {dataset} --oracle`."
+        f"\n\nA model, 10 samples per task: `recode eval {dataset} -m Qwen/Qwen2.5-Coder-7B-Instruct "
+        "--backend vllm --n 10 --k 1,10 --temperature 0.8`."
+        f"\n\nRe-score completions made elsewhere: `recode eval {dataset} --samples samples.jsonl`."
+        f"{specificity}"
+        "\n\nWrites a run-result JSON (`--out`) for `recode compare` and `recode report`; pass@k needs both "
+        "the base and the plus tests, base_pass@k the base tests only. Data: --data or $RECODE_DATA_DIR."
     )
     return command
 
 
-def _task_ids(dataset: str, subset: str, tasks: str | None, arena_ids) -> list[str] | None:
+def _task_ids(
+    dataset: str, subset: str, tasks: str | None, arena_ids: Callable[[], list[str]]
+) -> list[str] | None:
+    """The task ids to run (None: all): the subset's, narrowed by `--tasks`."""
     if subset not in SUBSETS:
         raise RecodeError(f"unknown subset {subset!r}", hint=f"choose one of {', '.join(SUBSETS)}")
     ids = None
@@ -181,7 +198,16 @@ def _task_ids(dataset: str, subset: str, tasks: str | None, arena_ids) -> list[s
     return ids
 
 
-def _generate(he, ds, backend: str, model: str, base_url: str | None, style: str, gen_kwargs: dict):
+def _generate(
+    he: ModuleType,
+    ds: Any,
+    backend: str,
+    model: str,
+    base_url: str | None,
+    style: str,
+    gen_kwargs: dict[str, Any],
+) -> tuple[dict[str, list[str]], str, str]:
+    """Completions per task id from the backend, with the backend and model names for the results."""
     from recode.evaluation.backends import GenerationConfig, make_backend
 
     options = {"base_url": base_url} if base_url else {}
@@ -196,8 +222,10 @@ def _slug(name: str) -> str:
     )
 
 
-def _print_summary(pretty: str, result: dict, target: Path) -> None:
-    table = Table(title=f"{pretty}: {escape(result['model'])} ({result['config']['tasks']} tasks)")
+def _print_summary(pretty: str, result: dict[str, Any], target: Path) -> None:
+    config = result["config"]
+    subset = "" if config["subset"] == "all" else f" {config['subset']}"
+    table = Table(title=f"{pretty}{subset}: {escape(result['model'])} ({config['tasks']} tasks)")
     table.add_column("metric")
     table.add_column("value", justify="right")
     for name, value in result["metrics"].items():
@@ -206,7 +234,8 @@ def _print_summary(pretty: str, result: dict, target: Path) -> None:
     console.print(f"results: {escape(str(target))} ({result['config']['seconds']} s)")
 
 
-def _print_oracle_failures(records: list[dict]) -> None:
+def _print_oracle_failures(records: list[dict[str, Any]]) -> None:
+    """Every canonical solution that failed, with why (the self-check must explain each one)."""
     failed = [(r["task_id"], r["samples"][0]) for r in records if not r["samples"][0]["passed"]]
     if not failed:
         console.print("[green]every canonical solution passed its base and plus tests[/]")

@@ -143,7 +143,8 @@ def _expected(job, ref, inp):
         start = time.perf_counter()
         out = ref(*args)
         seconds = time.perf_counter() - start
-    return (out is not None if job["not_none"] else out), seconds
+    not_none = job["dataset"] == "mbpp" and job["entry_point"] in MBPP_NOT_NONE
+    return (out is not None if not_none else out), seconds
 
 
 def _check_phase(job, phase, fn, ref):

@@ -208,7 +208,13 @@ def pct(value: float | None) -> str:
 
 def delta_pct(value: float | None, base: float | None) -> str:
     """Signed difference in percentage points ('–' when either side is absent)."""
-    return "–" if value is None or base is None else f"{100 * (value - base):+.1f}"
+    return "–" if value is None or base is None else signed_points(value - base)
+
+
+def signed_points(delta: float) -> str:
+    """A difference of fractions in signed percentage points; rounding to 0 shows `+0.0`, never `-0.0`."""
+    points = round(100 * delta, 1)
+    return f"{points + 0.0:+.1f}"
 
 
 def to_markdown(comparison: Comparison) -> str:
@@ -265,8 +271,8 @@ def to_markdown(comparison: Comparison) -> str:
                     b.run,
                     b.metric,
                     str(b.n_tasks),
-                    f"{100 * b.delta:+.1f}",
-                    f"[{100 * b.ci_low:+.1f}, {100 * b.ci_high:+.1f}]",
+                    signed_points(b.delta),
+                    f"[{signed_points(b.ci_low)}, {signed_points(b.ci_high)}]",
                     f"{b.p_value:.3g}",
                 ]
                 for b in comparison.bootstraps

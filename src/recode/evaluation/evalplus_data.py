@@ -28,6 +28,12 @@ DATASETS: dict[str, tuple[str, str]] = {
 }
 """Dataset name -> (folder under the data dir, file name), as released by EvalPlus."""
 
+RELEASE_URLS: dict[str, str] = {
+    "humaneval": "https://github.com/evalplus/humanevalplus_release/releases/download/v0.1.10/HumanEvalPlus.jsonl.gz",
+    "mbpp": "https://github.com/evalplus/mbppplus_release/releases/download/v0.2.0/MbppPlus.jsonl.gz",
+}
+"""Where each release file is published (the versions recode was checked against)."""
+
 KNOWN_RELEASES: dict[str, str] = {
     "42526ec0e7d5f3ee0b06d6ced98f8c8bae3d76519151bfb3d36f79010645bd7f": "HumanEval+ v0.1.10",
     "b54e762755248ca411b523c917fa9f93c07b5ff2966bf60b3917b853926a3dad": "MBPP+ v0.2.0",
@@ -35,11 +41,6 @@ KNOWN_RELEASES: dict[str, str] = {
 """sha256 of the *decompressed* JSONL -> EvalPlus release, so results say which data they were scored on."""
 
 ARENA_SAMPLE_RELATIVE = Path("codeupdatearena") / "sampled_humaneval_task_ids.json"
-DOWNLOAD_HINT = (
-    "download the EvalPlus release files (github.com/evalplus/humanevalplus_release and "
-    "github.com/evalplus/mbppplus_release, assets HumanEvalPlus.jsonl.gz / MbppPlus.jsonl.gz), put them "
-    "under $RECODE_DATA_DIR/humanevalplus/ and $RECODE_DATA_DIR/mbppplus/, or pass --data PATH"
-)
 
 
 @dataclass(frozen=True)
@@ -93,15 +94,23 @@ class PlusDataset:
         return PlusDataset(self.name, tasks, self.path, self.sha256)
 
 
+def download_hint(dataset: str) -> str:
+    """How to get the release file of `dataset`: the URL, where recode looks for it, or `--data`."""
+    folder, filename = _spec(dataset)
+    return f"download {RELEASE_URLS[dataset]} to $RECODE_DATA_DIR/{folder}/{filename}, or pass --data PATH"
+
+
 def default_path(dataset: str) -> Path:
     """Where the release file of `dataset` lives under `$RECODE_DATA_DIR` (a clear error if it does not)."""
     folder, filename = _spec(dataset)
     root = data_dir()
     if root is None:
-        raise RecodeError(f"no {dataset} data file given and $RECODE_DATA_DIR is not set", hint=DOWNLOAD_HINT)
+        raise RecodeError(
+            f"no {dataset} data file given and $RECODE_DATA_DIR is not set", hint=download_hint(dataset)
+        )
     path = root / folder / filename
     if not path.is_file():
-        raise RecodeError(f"{path} does not exist", hint=DOWNLOAD_HINT)
+        raise RecodeError(f"{path} does not exist", hint=download_hint(dataset))
     return path
 
 
@@ -110,14 +119,14 @@ def load_plus(dataset: str, path: str | Path | None = None) -> PlusDataset:
     _spec(dataset)
     source = Path(path).expanduser() if path is not None else default_path(dataset)
     if not source.is_file():
-        raise RecodeError(f"{source}: no such file", hint=DOWNLOAD_HINT)
+        raise RecodeError(f"{source}: no such file", hint=download_hint(dataset))
     raw = gzip.decompress(source.read_bytes()) if source.suffix == ".gz" else source.read_bytes()
     tasks = []
     for number, line in enumerate(raw.decode("utf-8").splitlines(), start=1):
         if line.strip():
             tasks.append(_parse_task(dataset, json.loads(line), f"{source}:{number}"))
     if not tasks:
-        raise RecodeError(f"{source}: no tasks", hint=DOWNLOAD_HINT)
+        raise RecodeError(f"{source}: no tasks", hint=download_hint(dataset))
     return PlusDataset(dataset, tuple(tasks), source, hashlib.sha256(raw).hexdigest())
 
 
@@ -134,7 +143,10 @@ def arena_sample_ids(path: str | Path | None = None) -> list[str]:
         path = root / ARENA_SAMPLE_RELATIVE
     path = Path(path)
     if not path.is_file():
-        raise RecodeError(f"{path} does not exist", hint="it ships with the CodeUpdateArena repository")
+        raise RecodeError(
+            f"{path} does not exist",
+            hint="it ships with the CodeUpdateArena repository (github.com/leo-liuzy/CodeUpdateArena)",
+        )
     ids = json.loads(path.read_text(encoding="utf-8"))
     if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
         raise RecodeError(f'{path}: expected a JSON list of task ids like "HumanEval/0"')

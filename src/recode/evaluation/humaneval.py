@@ -36,8 +36,6 @@ from recode.evaluation.evalplus_data import PlusDataset, PlusTask, release_name
 from recode.evaluation.passk import pass_at_k
 
 CHILD_SOURCE = (Path(__file__).with_name("_plus_child.py")).read_text(encoding="utf-8")
-NOT_NONE_TASKS = ("check_str", "text_match_three", "text_starta_endb")
-"""MBPP+ functions whose outputs (regex matches) are only compared as `is not None`."""
 CACHE_ENV = "RECODE_CACHE_DIR"
 REFERENCE_TIMEOUT_S = 300.0
 CHUNK = 32
@@ -99,6 +97,7 @@ class Verdict:
 
     @property
     def base_passed(self) -> bool:
+        """Passed the original benchmark's inputs: what `base_pass@k` (plain HumanEval/MBPP) counts."""
         return self.base == "pass"
 
 
@@ -180,7 +179,6 @@ def _job(dataset: str, task: PlusTask, mode: str, code: str, phases: list[dict[s
         "reference": task.reference_program,
         "entry_point": task.entry_point,
         "atol": task.atol,
-        "not_none": dataset == "mbpp" and task.entry_point in NOT_NONE_TASKS,
         "phases": phases,
     }
 
@@ -193,7 +191,7 @@ def _truth_job(dataset: str, task: PlusTask) -> dict[str, Any]:
 def compute_references(
     dataset: PlusDataset, cfg: PlusEvalConfig | None = None, *, progress: bool = True
 ) -> dict[str, Reference]:
-    """Expected outputs and reference runtimes for every task of `dataset` (from the cache when possible).
+    """Reference runtimes (which set the time limits) for every task of `dataset`, cached per data file.
 
     Raises RecodeError naming the tasks whose canonical solution fails to run, since without its outputs
     a task cannot be scored.

@@ -37,6 +37,8 @@ REWARDS_KEY = "rewards"
 OUTPUT_KEY = "logging.output_dir"
 """`TrainConfig` field naming the run's output folder."""
 ZERO_STD_KEYS = ("frac_reward_zero_std", "train/frac_reward_zero_std")
+LOCAL_SUFFIXES = (".jsonl", ".json", ".parquet", ".gz")
+"""Evaluation data names ending like this are local files (anything else may be a hub id)."""
 
 
 class Variant(BaseModel):
@@ -209,6 +211,7 @@ def run_ablation(
     after every variant, so a crash late in a long ablation keeps what finished.
     """
     variants = _selected(cfg.variants, only)
+    _check_evaluation_data(cfg.evaluation)
     out = Path(out_dir or cfg.output_dir).expanduser()
     out.mkdir(parents=True, exist_ok=True)
     train_fn = train_fn or _train
@@ -255,10 +258,26 @@ def run_ablation(
     return summary
 
 
+def _check_evaluation_data(spec: HeldoutEval | ArenaEval | None) -> None:
+    """Fail before any training when the evaluation file is missing, not hours later after the first arm.
+
+    Only names that look like local files are checked (a hub id like `owner/name` is left to the loader).
+    """
+    source = getattr(spec, "data", None)
+    if source is None:
+        return
+    path = Path(_local(source))
+    if path.suffix in LOCAL_SUFFIXES and not path.exists():
+        raise RecodeError(
+            f"evaluation.data: {source} does not exist (relative paths are read from {Path.cwd()})",
+            hint="run from the repository root, or give an absolute path in the ablation YAML",
+        )
+
+
 def _selected(variants: Sequence[Variant], only: Sequence[str] | None) -> list[Variant]:
     if not only:
         return list(variants)
-    known = {v.name for v in variants}
+    known = [v.name for v in variants]
     unknown = [name for name in only if name not in known]
     if unknown:
         raise RecodeError(f"unknown variant(s) {', '.join(unknown)}", hint=f"choose from {', '.join(known)}")
