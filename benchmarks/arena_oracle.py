@@ -1,8 +1,10 @@
 """CodeUpdateArena oracle: the fork-server sandbox vs a naive fresh-interpreter-per-program harness.
 
-What it measures (all in this one run, on this machine):
-1. the full oracle (every reference solution, with and without its update) through `recode.sandbox`,
-   one process per unit test as the benchmark's own harness does: pass counts and wall time;
+What it measures (all in this one run, on this machine, with the load average printed since the
+machine may be shared):
+1. the full oracle (every reference solution, with and without its update) through
+   `recode.evaluation.arena` exactly as `recode eval arena --oracle` runs it (fork-server sandbox, a
+   sample's tests in one process, unsettled tests re-run alone): pass counts and wall time;
 2. on an evenly spread subset, the same verdicts from a naive harness that starts a fresh
    `python` per (example, with/without update) program, the way the 495 s baseline in
    /work/shared/notes/measured.md was taken; the speed ratio and whether the verdicts agree.
@@ -11,11 +13,13 @@ The naive baseline runs the benchmark's *reference* solutions in plain subproces
 exists only to be timed, never for model-written code.
 
     python benchmarks/arena_oracle.py [--data PATH] [--subset 40] [--workers 2] [--skip-full]
+                                      [--isolate-tests]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import time
@@ -33,7 +37,8 @@ TIMEOUT_S = 15.0
 def main() -> None:
     args = _parse_args()
     tasks = standard_tasks(load_arena(args.data or arena_path()))
-    config = ExecConfig(timeout_s=TIMEOUT_S, workers=args.workers, isolate_tests=True)
+    config = ExecConfig(timeout_s=TIMEOUT_S, workers=args.workers, isolate_tests=args.isolate_tests)
+    print(f"load average at start: {_load()}; {config}")
     if not args.skip_full:
         seconds, body = _timed_oracle(tasks, config)
         _report("full oracle, fork-server sandbox", body, seconds)
@@ -42,13 +47,17 @@ def main() -> None:
     _report(f"subset of {len(subset)}, fork-server sandbox", fast, fast_s)
     naive_s, naive = _naive(subset, args.workers)
     print(f"subset of {len(subset)}, naive fresh interpreter: {naive_s:.1f} s")
-    agree = sum(
-        (t["c"] == 1, t["c_without"] == 1) == naive[t["task_id"]] for t in fast["tasks"]
-    )  # fmt: skip
-    print(f"verdicts agree on {agree}/{len(subset)} tasks")
+    differ = [t for t in fast["tasks"] if (t["c"] == 1, t["c_without"] == 1) != naive[t["task_id"]]]
+    print(f"verdicts agree on {len(subset) - len(differ)}/{len(subset)} tasks")
+    for task in differ:
+        print(
+            f"  differs: {task['task_id']}: (with, without) naive {naive[task['task_id']]}, here "
+            f"{(task['c'] == 1, task['c_without'] == 1)}: {task['samples'][0]['detail'][:120]}"
+        )
     print(f"speed-up on the subset: {naive_s / fast_s:.1f}x (naive / fork-server)")
     if not args.skip_full:
         print(f"naive extrapolated to all {len(tasks)} tasks: {naive_s * len(tasks) / len(subset):.0f} s")
+    print(f"load average at end: {_load()}")
 
 
 def _parse_args() -> argparse.Namespace:
@@ -58,7 +67,14 @@ def _parse_args() -> argparse.Namespace:
     parser.add_argument("--subset", type=int, default=40, help="tasks for the naive comparison")
     parser.add_argument("--workers", type=int, default=2, help="parallel programs in both harnesses")
     parser.add_argument("--skip-full", action="store_true", help="only the subset comparison")
+    parser.add_argument(
+        "--isolate-tests", action="store_true", help="one process per unit test (the CLI's --isolate-tests)"
+    )
     return parser.parse_args()
+
+
+def _load() -> str:
+    return ", ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def _timed_oracle(tasks: list[ArenaTask], config: ExecConfig) -> tuple[float, dict]:
@@ -72,6 +88,10 @@ def _report(label: str, body: dict, seconds: float) -> None:
     passed = sum(t["c"] for t in tasks)
     without = sum(t["c_without"] for t in tasks)
     print(f"{label}: {passed}/{len(tasks)} pass with the update, {without} without, {seconds:.1f} s")
+    # Why the ratio is what it is: a few tests' own compute (or 15 s timeouts) outweighs the rest.
+    costs = sorted((sum(s["duration_s"] for s in t["samples"]) for t in tasks), reverse=True)
+    heavy = costs[: max(1, len(costs) // 25)]
+    print(f"  program seconds: {sum(costs):.1f} in all, {sum(heavy):.1f} in the {len(heavy)} costliest tasks")
 
 
 def _naive(tasks: list[ArenaTask], workers: int) -> tuple[float, dict[str, tuple[bool, bool]]]:
@@ -96,8 +116,10 @@ def _run_fresh(task: ArenaTask, with_update: bool) -> bool:
         )
     except subprocess.TimeoutExpired:
         return False
-    passes = [line for line in done.stdout.splitlines() if line.startswith(sentinel("naive") + " ")]
-    return len(passes) == len(task.unit_tests) and all(line.split(" ")[2] == "pass" for line in passes)
+    tag = sentinel("naive") + " "
+    reports = [line.split(" ")[2] for line in done.stdout.splitlines() if line.startswith(tag)]
+    outcomes = [word for word in reports if word != "start"]  # each test reports start, then pass/fail
+    return len(outcomes) == len(task.unit_tests) and all(word == "pass" for word in outcomes)
 
 
 if __name__ == "__main__":

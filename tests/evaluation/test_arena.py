@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -91,14 +92,16 @@ def test_run_result_follows_the_contract(records: list[ArenaRecord], sandbox: An
 
 
 class CountingSandbox:
-    """Wraps a sandbox and counts the programs it was asked to run."""
+    """Wraps a sandbox and counts the programs it was asked to run (called from several threads)."""
 
     def __init__(self, inner: Any) -> None:
-        self.inner, self.programs = inner, 0
+        self.inner, self.programs, self.workers = inner, 0, inner.workers
+        self._lock = threading.Lock()
 
-    def run_many(self, sources: list[str], limits: Any = None, *, progress: Any = False) -> list[Any]:
-        self.programs += len(sources)
-        return self.inner.run_many(sources, limits, progress=False)
+    def run(self, source: str, limits: Any = None) -> Any:
+        with self._lock:
+            self.programs += 1
+        return self.inner.run(source, limits)
 
 
 def test_verdict_cache_resumes_and_never_reuses_a_changed_program(
@@ -143,12 +146,50 @@ def test_grouped_tests_give_the_isolated_verdicts_when_a_test_hangs(
     assert verdicts[False]["status"] == "timeout"
 
 
+class FailingSandbox(CountingSandbox):
+    """Runs `good` programs, then fails the way a sandbox that cannot start a server does."""
+
+    def __init__(self, inner: Any, good: int) -> None:
+        super().__init__(inner)
+        self.workers, self.good = 1, good
+
+    def run(self, source: str, limits: Any = None) -> Any:
+        if self.programs >= self.good:
+            raise RecodeError("the sandbox failed to start")
+        return super().run(source, limits)
+
+
+def test_a_failing_sandbox_stops_the_run_and_keeps_finished_verdicts(
+    tmp_path: Path, records: list[ArenaRecord], sandbox: Any
+) -> None:
+    tasks = standard_tasks(records)
+    cache = tmp_path / "run.verdicts.jsonl"
+    with pytest.raises(RecodeError, match="failed to start"):
+        evaluate(tasks, oracle_candidates(tasks), sandbox=FailingSandbox(sandbox, 2), verdict_cache=cache)
+    assert len(cache.read_text().splitlines()) == 2  # the two finished units survive the crash
+    body = evaluate(tasks, oracle_candidates(tasks), sandbox=sandbox, progress=False, verdict_cache=cache)
+    assert body["execution"]["reused_from_cache"] == 2 and body["metrics"]["pass@1"] == 1.0
+
+
+def test_killing_the_sandbox_server_never_passes(records: list[ArenaRecord]) -> None:
+    """Under the subprocess tier the program's parent is the fork-server itself, so the kill lands (a
+    PID namespace makes the parent unreachable, and the program then simply runs its tests)."""
+    from recode.sandbox import Sandbox, SandboxLimits
+
+    task = standard_tasks(records)[2]
+    kills = task.reference + "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n"
+    limits = SandboxLimits(timeout_s=5.0, memory_mb=512)
+    with Sandbox(limits, preload=(), workers=1, isolation="subprocess") as box:
+        body = evaluate([task], {task.task_id: [Candidate(kills, kills)]}, sandbox=box, progress=False)
+    sample = body["tasks"][0]["samples"][0]
+    assert not sample["passed"] and not sample["passed_without"] and sample["status"] == "killed"
+
+
 def test_identical_samples_run_once(records: list[ArenaRecord], sandbox: Any) -> None:
     task = standard_tasks(records)[2]
     same = [Candidate(task.reference, task.reference)] * 3
     counting = CountingSandbox(sandbox)
-    config = ExecConfig(chunk_size=1)
-    body = evaluate([task], {task.task_id: same}, sandbox=counting, progress=False, config=config)
+    body = evaluate([task], {task.task_id: same}, sandbox=counting, progress=False)
     assert counting.programs == 2 and body["tasks"][0]["c"] == 3
 
 

@@ -89,3 +89,11 @@ def test_model_run_generates_caches_and_resumes(
     assert len(cache.read_text().splitlines()) == 6
     assert runner.invoke(app, args).exit_code == 0
     assert len(cache.read_text().splitlines()) == 6  # resumed entirely from the cache
+
+
+def test_unwritable_out_fails_before_running(tmp_path: Path, arena_file: Path) -> None:
+    result = runner.invoke(
+        app, ["eval", "arena", "--oracle", "--data", str(arena_file), "--out", str(tmp_path)]
+    )
+    assert result.exit_code == 1
+    assert "cannot write --out" in result.output and "executing" not in result.output

@@ -139,6 +139,20 @@ def _grouped_gcd(records: list[ArenaRecord]) -> tuple[UnitProgram, str]:
             False,
             [False, None, True],
         ),
+        # out of memory in a test that started with the first test's address space: as if alone
+        (
+            "ok",
+            [
+                "0 start 0.0 600000",
+                "0 pass",
+                "1 start 0.1 600100",
+                "1 fail MemoryError: y",
+                "2 start 0.2 900000",
+                "2 fail MemoryError: z",
+            ],
+            False,
+            [True, False, None],
+        ),
         # the last test ran out of memory: it is not the test the program died in, it runs alone
         (
             "ok",

@@ -150,9 +150,8 @@ def test_reads_outside_the_scratch_dir_fail(box: Sandbox, tmp_path: Path) -> Non
 
 def test_environment_is_scrubbed(box: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RECODE_TEST_SECRET", "hunter2")
-    result = Sandbox(SHORT, preload=(), workers=1, isolation=box.isolation).run(
-        "import os\nprint(sorted(os.environ))\n"
-    )
+    with Sandbox(SHORT, preload=(), workers=1, isolation=box.isolation) as fresh:
+        result = fresh.run("import os\nprint(sorted(os.environ))\n")
     assert "RECODE_TEST_SECRET" not in result.stdout and "hunter2" not in result.stdout
     assert "PATH" in result.stdout
 

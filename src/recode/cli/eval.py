@@ -7,6 +7,7 @@ backend (cached next to `--out`, so an interrupted run resumes) — all three ar
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -74,7 +75,23 @@ def arena(
     fresh: bool = typer.Option(False, "--fresh", help="Ignore cached verdicts and run every program again."),
     out: Path = typer.Option(Path("arena_results.json"), "--out", "-o", help="Run-result JSON to write."),
 ) -> None:
-    """Run CodeUpdateArena: `--oracle`, `--samples FILE.jsonl` or `--model M`; writes `--out`."""
+    """Score CodeUpdateArena candidates: pass@k with the update, pass@k without it, and UPass@k.
+
+    Give exactly one candidate source: `--oracle` (the reference solutions: a self-check of the
+    harness), `--samples FILE.jsonl` ({prog_syn_id, completion} rows made anywhere) or `--model M`
+    (generated here, cached next to --out). Every sample runs in the sandbox with and without the
+    update; an interrupted run resumes from the caches. Examples:
+
+      recode eval arena --oracle --out oracle.json
+
+      recode eval arena --samples gens.jsonl --k 1,5 --out gens.json
+
+      recode eval arena --model runs/grpo/final --n 5 --out grpo.json
+
+      recode eval arena --model my-model --backend openai --base-url http://localhost:8000/v1
+
+    See docs/arena-evaluation.md for the metrics and the JSON written to --out.
+    """
     from recode.data.loaders import arena_path, load_arena
     from recode.evaluation.arena import ExecConfig, evaluate, oracle_candidates, run_result, write_result
     from recode.evaluation.multi_update import variant_tasks
@@ -82,6 +99,7 @@ def arena(
 
     if sum((oracle, samples is not None, model is not None)) != 1:
         raise RecodeError("give exactly one of --oracle, --samples FILE or --model M")
+    _check_writable(out)
     prompt_style = prompt_style or ("with_doc" if with_doc else "no_doc")
     records = load_arena(data if data is not None else arena_path())
     tasks = variant_tasks(records, variant, style=prompt_style, seed=seed)[:limit]
@@ -121,6 +139,19 @@ def arena(
     if reused:
         console.print(f"reused {reused} cached verdict set(s) from {verdict_cache} (--fresh to re-run them)")
     console.print(f"wrote [bold]{path}[/]")
+
+
+def _check_writable(out: Path) -> None:
+    """Fail before any work if `--out` (and the caches beside it) cannot be written."""
+    folder = out.expanduser().parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RecodeError(f"cannot create the folder for --out {out}: {exc.strerror}") from None
+    if out.is_dir() or not os.access(folder, os.W_OK):
+        raise RecodeError(
+            f"cannot write --out {out}", hint="pass a writable file path, e.g. --out results.json"
+        )
 
 
 def _gen_config(

@@ -92,6 +92,8 @@ class HFBackend:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        if model.startswith(("/", ".", "~")) and not Path(model).expanduser().is_dir():
+            raise RecodeError(f"no model folder at {model}", hint="pass a saved model folder or a hub id")
         adapter = Path(model).expanduser() / "adapter_config.json"
         try:
             if adapter.is_file():

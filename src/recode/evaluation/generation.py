@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from recode.errors import RecodeError
-from recode.evaluation.arena import Candidate, drop_partial_line
+from recode.evaluation.arena import Candidate
 from recode.evaluation.backends import Backend, GenerationConfig, progress_bar
+from recode.evaluation.execution import drop_partial_line
 from recode.evaluation.tasks import ArenaTask
 
 

@@ -137,11 +137,23 @@ import builtins as _recode_builtins  # updates may shadow `compile`, candidates 
 import time as _recode_time
 
 
+def _recode_address_space_kb():
+    try:
+        with _recode_builtins.open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmSize:"):
+                    return _recode_builtins.int(line.split()[1])
+    except _recode_builtins.Exception:
+        pass
+    return -1
+
+
 def _recode_run_tests(tests, tag):
     b = _recode_builtins
     first = _recode_time.monotonic()
     for index, name, source in tests:
-        b.print(f"\\n{{tag}} {{index}} start {{_recode_time.monotonic() - first:.3f}}", flush=True)
+        elapsed = _recode_time.monotonic() - first
+        b.print(f"\\n{{tag}} {{index}} start {{elapsed:.3f}} {{_recode_address_space_kb()}}", flush=True)
         namespace = b.dict(b.globals())
         try:
             b.exec(b.compile(source, f"<unit test {{index}}>", "exec"), namespace)
@@ -158,7 +170,13 @@ _recode_run_tests({tests!r}, {tag!r})
 
 _MEMORY = re.compile(r"MemoryError|allocate", re.IGNORECASE)
 """A test that ran out of memory after other tests in the same process may have been starved by them:
-unless it ran first, it gets a program of its own (its report is ignored)."""
+unless it ran first, or started with (nearly) the address space the first test started with, it gets a
+program of its own (its report is ignored)."""
+
+MEMORY_SLACK_KB = 64 * 1024
+"""How much address space the earlier tests of a grouped program may have left mapped (allocator arenas,
+caches) for a later test's out-of-memory failure still to count: the same tolerance `GRACE_S` gives time.
+Without it, every test that allocates gigabytes would run twice, the costliest programs of the benchmark."""
 
 GRACE_S = 1.0
 """A test that a grouped program died in counts as failed only if the tests before it took less than
@@ -197,15 +215,20 @@ def read_verdicts(program: UnitProgram, result: Any, nonce: str) -> list[UnitVer
         return [UnitVerdict(False, *_failure(result))]
     reported: dict[int, UnitVerdict] = {}
     started: dict[int, float] = {}
+    address_kb: dict[int, int] = {}
     starved: set[int] = set()
     for line in lines:
         if line.startswith(tag + " "):
             _, index, outcome, *rest = [*line.split(" ", 3), ""]
             if outcome == "start":
-                started[int(index)] = float(rest[0] or 0)
+                seconds, _, space = rest[0].partition(" ")
+                started[int(index)] = float(seconds or 0)
+                address_kb[int(index)] = int(space) if space.lstrip("-").isdigit() else -1
             elif outcome == "pass":
                 reported[int(index)] = UnitVerdict(True, "ok", "")
-            elif not _MEMORY.search(detail := " ".join(rest).strip()) or int(index) == program.tests[0]:
+            elif not _MEMORY.search(detail := " ".join(rest).strip()) or _had_full_memory(
+                int(index), program.tests[0], address_kb
+            ):
                 reported[int(index)] = UnitVerdict(False, "error", detail)
             else:
                 starved.add(int(index))
@@ -217,6 +240,15 @@ def read_verdicts(program: UnitProgram, result: Any, nonce: str) -> list[UnitVer
     last = next(reversed(started), None)
     in_budget = last is not None and last not in reported and last not in starved and started[last] < GRACE_S
     return [reported.get(i, died if in_budget and i == last else None) for i in program.tests]
+
+
+def _had_full_memory(index: int, first: int, address_kb: dict[int, int]) -> bool:
+    """Whether test `index` started with the address space the program's `first` test started with
+    (give or take `MEMORY_SLACK_KB`): the memory a program of its own would have given it."""
+    if index == first:
+        return True
+    base, own = address_kb.get(first, -1), address_kb.get(index, -1)
+    return base >= 0 and 0 <= own <= base + MEMORY_SLACK_KB
 
 
 def _failure(result: Any) -> tuple[str, str]:
