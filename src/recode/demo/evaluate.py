@@ -16,9 +16,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from transformers import PreTrainedTokenizerFast
+
 from recode.data.prompts import migration_messages
 from recode.data.schemas import MigrationExample
-from recode.evaluation.backends import GenerationConfig, make_backend
+from recode.evaluation.backends import GenerationConfig, HFBackend
 from recode.rewards import ExecReward, completion_text, extract_code, format_reward, normalize_code
 
 
@@ -56,10 +58,21 @@ def generate_answers(
     model_dir: Path, examples: Sequence[MigrationExample], *, max_new_tokens: int, progress: bool = False
 ) -> list[str]:
     """Greedy completions (after the `<think>` pre-fill) of the saved model for each example's prompt."""
-    backend = make_backend("hf", str(model_dir), device="cpu", dtype="float32")
+    backend = HFBackend(str(model_dir), device="cpu", dtype="float32")
+    backend.tokenizer = load_tokenizer(model_dir)
     gen = GenerationConfig(n=1, max_new_tokens=max_new_tokens, temperature=0.0, batch_size=64)
     prompts = [migration_messages(example) for example in examples]
     return [outputs[0] for outputs in backend.generate(prompts, gen, progress=progress)]
+
+
+def load_tokenizer(model_dir: Path) -> PreTrainedTokenizerFast:
+    """The demo tokenizer saved in `model_dir`, exactly as it was trained.
+
+    Why not `AutoTokenizer`: transformers 5 maps a `qwen2` model folder to `Qwen2Tokenizer`, which
+    swaps the demo's pre-tokenizer for Qwen's regex; prompts would then be cut into other tokens than
+    in training and the model would read noise.
+    """
+    return PreTrainedTokenizerFast.from_pretrained(model_dir)
 
 
 def judge(

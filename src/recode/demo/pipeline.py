@@ -44,6 +44,11 @@ def run_demo(out: Path, cfg: DemoConfig, console: Console | None = None) -> dict
     """Run every stage under `out` and return the report (also written to `out/report.json`)."""
     console = console or Console(stderr=True)
     out.mkdir(parents=True, exist_ok=True)
+    with _torch_threads(cfg.torch_threads), _quiet_libraries():
+        return _run_stages(out, cfg, console)
+
+
+def _run_stages(out: Path, cfg: DemoConfig, console: Console) -> dict[str, Any]:
     clock = _Clock()
     with clock("data"):
         data = generate(cfg.n_train, cfg.n_heldout, cfg.seed)
@@ -163,28 +168,58 @@ class RichSteps(TrainerCallback):
 
 
 @contextmanager
-def _quiet(log_file: Path) -> Iterator[None]:
-    """Send the trainers' printed log dicts and library warnings to `log_file`, not the terminal.
+def _torch_threads(threads: int) -> Iterator[None]:
+    """Run with `threads` torch CPU threads, then restore the caller's setting.
 
-    Why: the demo's terminal shows one rich progress bar per stage and the before/after table; TRL and
-    transformers print every logged dict and several FutureWarnings, which would bury them. Nothing is
-    lost: the same logs are in `log_history.jsonl` and in `log_file`.
+    Why here and not only in the configs: the warm start and the evaluation's generation do not go
+    through `recode.training`'s thread knob, and a test process must get its own setting back.
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@contextmanager
+def _quiet_libraries() -> Iterator[None]:
+    """Silence transformers' and datasets' progress bars and info logs for the run, then restore them.
+
+    Why: the demo's terminal shows one rich progress bar per stage and the before/after table; the
+    libraries draw a tqdm bar for every model saved or loaded and log notices, which would bury them.
     """
     import datasets
     from transformers.utils import logging as hf_logging
 
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    verbosity, bars = hf_logging.get_verbosity(), datasets.is_progress_bar_enabled()
+    verbosity = hf_logging.get_verbosity()
+    hf_bars, ds_bars = hf_logging.is_progress_bar_enabled(), datasets.is_progress_bar_enabled()
     hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
     datasets.disable_progress_bars()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if hf_bars:
+            hf_logging.enable_progress_bar()
+        if ds_bars:
+            datasets.enable_progress_bars()
+
+
+@contextmanager
+def _quiet(log_file: Path) -> Iterator[None]:
+    """Send the trainers' printed log dicts and warnings to `log_file`, not the terminal.
+
+    Why: TRL and transformers print every logged dict and several FutureWarnings. Nothing is lost: the
+    same logs are in `log_history.jsonl` and in `log_file`.
+    """
+    log_file.parent.mkdir(parents=True, exist_ok=True)
     with log_file.open("a", encoding="utf-8") as sink, redirect_stdout(sink), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        try:
-            yield
-        finally:
-            hf_logging.set_verbosity(verbosity)
-            if bars:
-                datasets.enable_progress_bars()
+        yield
 
 
 class _Clock:

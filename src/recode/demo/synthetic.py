@@ -85,7 +85,7 @@ class Update:
         if self.kind == "moved":
             return f"`{self.package}.{self.old}` -> `{self.package}.{self.new}`"
         if self.kind == "argument_renamed":
-            return f"`{self.old}=` -> `{self.new}=`"
+            return f"{qualified}: `{self.old}` -> `{self.new}`"
         if self.kind == "argument_reordered":
             return f"{qualified}: swap the two arguments"
         return f"{qualified} needs `{self.new}`"  # argument_added, default_changed: pass it explicitly
