@@ -117,3 +117,25 @@ def test_vllm_and_dapo_settings_reach_trl(tmp_path: Path) -> None:
     assert args.vllm_importance_sampling_correction is False
     assert (args.epsilon, args.epsilon_high, args.beta, args.loss_type) == (0.2, 0.28, 0.0, "dapo")
     assert args.gradient_accumulation_steps * args.per_device_train_batch_size == 64
+
+
+def test_grpo_and_sft_recipes_read_the_shared_settings_alike(tmp_path: Path) -> None:
+    """The paper compares GRPO and SFT row by row: the same optim/logging values must reach both trainers."""
+    from recode.training.rl import grpo_args
+    from recode.training.sft import sft_args
+
+    shared = [
+        "optim.learning_rate=3e-5",
+        "optim.warmup_steps=7",
+        "optim.lr_scheduler=linear",
+        "optim.use_cpu=true",
+        "optim.bf16=false",
+        "logging.save_steps=11",
+        "logging.report_to=[]",
+    ]
+    grpo = grpo_args(TrainConfig.from_yaml(CONFIGS / "grpo_qwen2.5-coder-7b.yaml", shared), tmp_path, [1, 1])
+    sft = sft_args(SFTConfig.from_yaml(CONFIGS / "sft_qwen2.5-coder-7b.yaml", shared), tmp_path)
+    fields = ("learning_rate", "warmup_steps", "lr_scheduler_type", "save_steps", "bf16", "use_cpu")
+    assert [getattr(grpo, f) for f in fields] == [getattr(sft, f) for f in fields]
+    assert (grpo.learning_rate, grpo.warmup_steps, grpo.save_steps) == (3e-5, 7, 11)
+    assert grpo.lr_scheduler_type == "linear" and grpo.report_to == sft.report_to == []

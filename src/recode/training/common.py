@@ -31,7 +31,14 @@ from recode.data.convert import trl_rows
 from recode.data.loaders import load_migration
 from recode.data.prompts import render_messages
 from recode.errors import RecodeError
-from recode.training.config import DataSection, ModelSection, PeftSection, expand_path
+from recode.training.config import (
+    DataSection,
+    LoggingSection,
+    ModelSection,
+    OptimSection,
+    PeftSection,
+    expand_path,
+)
 from recode.training.tiny import build_tiny
 
 LOG_FILE = "log_history.jsonl"
@@ -113,6 +120,37 @@ def set_torch_threads(threads: int | None) -> None:
     shared 2-core CPU a second thread only contends (measured ~0.3 s/step with 1 thread vs 2-4 s with 2)."""
     if threads is not None:
         torch.set_num_threads(threads)
+
+
+def trainer_arguments(
+    optim: OptimSection, log: LoggingSection, output_dir: Path, accumulation: int
+) -> dict[str, Any]:
+    """The TrainingArguments fields every recipe sets the same way, for GRPOConfig and SFTConfig alike.
+
+    Why one place: GRPO and the SFT baseline are compared row by row in the paper's tables, so an
+    optimiser, schedule or checkpoint setting must never mean one thing for one and another for the other.
+    """
+    return {
+        "output_dir": str(output_dir),
+        "per_device_train_batch_size": optim.per_device_batch_size,
+        "gradient_accumulation_steps": accumulation,
+        "learning_rate": optim.learning_rate,
+        "lr_scheduler_type": optim.lr_scheduler,
+        "warmup_steps": optim.warmup_steps,
+        "weight_decay": optim.weight_decay,
+        "max_grad_norm": optim.max_grad_norm,
+        "bf16": optim.bf16,
+        "activation_checkpointing": optim.gradient_checkpointing,
+        "use_cpu": optim.use_cpu,
+        "seed": optim.seed,
+        "logging_steps": log.logging_steps,
+        "save_strategy": "steps",
+        "save_steps": log.save_steps,
+        "save_total_limit": log.save_total_limit,
+        "report_to": log.report_to,
+        "run_name": log.run_name,
+        "disable_tqdm": not log.progress,
+    }
 
 
 def peft_config(spec: PeftSection) -> Any:

@@ -29,6 +29,7 @@ from recode.training.common import (
     resolve_reward,
     resume_checkpoint,
     set_torch_threads,
+    trainer_arguments,
 )
 from recode.training.config import TrainConfig, accumulation_steps, expand_path, world_size
 from recode.training.plan import require_packages
@@ -103,9 +104,7 @@ def grpo_args(cfg: TrainConfig, output_dir: Path, reward_weights: list[float]) -
     )
     extra: dict[str, Any] = {"epsilon_high": algo.epsilon_high} if algo.epsilon_high is not None else {}
     return GRPOConfig(
-        output_dir=str(output_dir),
-        per_device_train_batch_size=optim.per_device_batch_size,
-        gradient_accumulation_steps=accumulation,
+        **trainer_arguments(optim, log, output_dir, accumulation),
         num_generations=gen.num_generations,
         max_completion_length=gen.max_completion_length,
         temperature=gen.temperature,
@@ -122,23 +121,7 @@ def grpo_args(cfg: TrainConfig, output_dir: Path, reward_weights: list[float]) -
         num_iterations=algo.num_iterations,
         mask_truncated_completions=algo.mask_truncated_completions,
         reward_weights=reward_weights,
-        learning_rate=optim.learning_rate,
-        lr_scheduler_type=optim.lr_scheduler,
-        warmup_steps=optim.warmup_steps,
         max_steps=optim.max_steps,
-        weight_decay=optim.weight_decay,
-        max_grad_norm=optim.max_grad_norm,
-        bf16=optim.bf16,
-        activation_checkpointing=optim.gradient_checkpointing,
-        use_cpu=optim.use_cpu,
-        seed=optim.seed,
-        logging_steps=log.logging_steps,
-        save_strategy="steps",
-        save_steps=log.save_steps,
-        save_total_limit=log.save_total_limit,
-        report_to=log.report_to,
-        run_name=log.run_name,
         log_completions=log.log_completions,
-        disable_tqdm=not log.progress,
         **extra,
     )

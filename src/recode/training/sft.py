@@ -29,6 +29,7 @@ from recode.training.common import (
     require_both,
     resume_checkpoint,
     set_torch_threads,
+    trainer_arguments,
 )
 from recode.training.config import SFTConfig, accumulation_steps, expand_path, world_size
 from recode.training.plan import require_packages
@@ -69,12 +70,30 @@ def run_sft(
         {"prompt": render_prompt(tokenizer, row["prompt"]), "completion": sft_completion(row["target"])}
         for row in rows
     ]
+    return train_on_pairs(cfg, model, tokenizer, pairs, callbacks=callbacks, resume=resume)
+
+
+def train_on_pairs(
+    cfg: SFTConfig,
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    pairs: Sequence[dict[str, str]],
+    *,
+    callbacks: Sequence[TrainerCallback] = (),
+    resume: bool = False,
+) -> TrainResult:
+    """TRL's SFTTrainer on rendered `{"prompt", "completion"}` text pairs, saved under the recipe's folder.
+
+    Why apart from `run_sft`: what the completions teach is the caller's choice (the baseline teaches
+    `new_code`; the demo's warm start teaches the legacy code back), the training is the same.
+    """
+    output_dir = Path(expand_path(cfg.logging.output_dir))
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "config.yaml").write_text(cfg.to_yaml(), encoding="utf-8")
     trainer = SFTTrainer(
         model=model,
         args=sft_args(cfg, output_dir),
-        train_dataset=datasets.Dataset.from_list(pairs),
+        train_dataset=datasets.Dataset.from_list(list(pairs)),
         processing_class=tokenizer,
         peft_config=peft_config(cfg.peft),
         callbacks=[JsonlLogCallback(output_dir / LOG_FILE), *callbacks],
@@ -90,27 +109,9 @@ def sft_args(cfg: SFTConfig, output_dir: Path) -> TRLSFTConfig:
         optim.batch_prompts, optim.per_device_batch_size, world_size(), "batch_prompts"
     )
     return TRLSFTConfig(
-        output_dir=str(output_dir),
-        per_device_train_batch_size=optim.per_device_batch_size,
-        gradient_accumulation_steps=accumulation,
+        **trainer_arguments(optim, log, output_dir, accumulation),
         max_length=cfg.sft.max_length,
         completion_only_loss=True,
         num_train_epochs=cfg.sft.epochs,
         max_steps=-1 if optim.max_steps is None else optim.max_steps,
-        learning_rate=optim.learning_rate,
-        lr_scheduler_type=optim.lr_scheduler,
-        warmup_steps=optim.warmup_steps,
-        weight_decay=optim.weight_decay,
-        max_grad_norm=optim.max_grad_norm,
-        bf16=optim.bf16,
-        activation_checkpointing=optim.gradient_checkpointing,
-        use_cpu=optim.use_cpu,
-        seed=optim.seed,
-        logging_steps=log.logging_steps,
-        save_strategy="steps",
-        save_steps=log.save_steps,
-        save_total_limit=log.save_total_limit,
-        report_to=log.report_to,
-        run_name=log.run_name,
-        disable_tqdm=not log.progress,
     )
