@@ -4,7 +4,7 @@ from pathlib import Path
 import datasets
 import pytest
 
-from recode.data.loaders import load_arena, load_migration
+from recode.data.loaders import is_local_source, load_arena, load_migration
 from recode.data.schemas import MIGRATION_FIELDS, ArenaRecord, MigrationExample
 from recode.errors import RecodeError
 
@@ -64,6 +64,31 @@ def test_missing_file_and_bad_json_are_recode_errors(tmp_path: Path) -> None:
     bad.write_text("{not json}\n")
     with pytest.raises(RecodeError, match=r"bad.jsonl:1: not valid JSON"):
         load_migration(bad)
+
+
+@pytest.mark.parametrize(
+    ("source", "local"),
+    [
+        ("zjunlp/ReCode-Train-Data", False),
+        ("configs/data/pairs.jsonl", True),  # a relative file path, not a hub repo called data/pairs.jsonl
+        ("data/train.parquet", True),
+        ("./pairs", True),
+        ("~/pairs", True),
+        ("${RECODE_DATA_DIR}/pairs", True),
+        ("owner/name", False),
+    ],
+)
+def test_local_paths_and_hub_ids_are_told_apart(source: str, local: bool) -> None:
+    assert is_local_source(source) is local
+
+
+def test_a_missing_relative_path_says_where_it_was_looked_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(RecodeError) as info:
+        load_migration("configs/data/pairs.jsonl")  # never sent to the hub
+    assert "no such file" in info.value.message and str(tmp_path) in info.value.message
 
 
 def test_hub_failure_becomes_one_line_error(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -129,7 +129,7 @@ def test_bad_configs_say_what_is_wrong(tmp_path: Path) -> None:
         run_ablation(cfg, only=["nope"], train_fn=FakeTrainer(), eval_fn=_fake_eval)
     (tmp_path / "held.jsonl").unlink()
     trainer = FakeTrainer()
-    with pytest.raises(RecodeError, match=r"held\.jsonl does not exist"):
+    with pytest.raises(RecodeError, match=r"held\.jsonl: no such file"):
         run_ablation(cfg, train_fn=trainer, eval_fn=_fake_eval)
     assert trainer.calls == []  # nothing was trained before the missing file was noticed
 

@@ -88,3 +88,15 @@ def test_missing_dataset_stops_a_real_run_in_one_line(app: typer.Typer, tmp_path
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "absent.jsonl" in result.output and "no such file" in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_dry_run_flags_a_relative_path_missing_from_the_current_folder(
+    app: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tiny recipe run from outside the repository: its relative data path must be flagged, not taken
+    for a hub id."""
+    monkeypatch.chdir(tmp_path)
+    args = ["train", "--config", str(CONFIGS / "grpo_tiny-cpu.yaml"), "--dry-run"]
+    result = CliRunner().invoke(app, args, terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "MISSING" in result.output and "hub dataset" not in result.output

@@ -41,6 +41,28 @@ def arena_path() -> Path:
     return path
 
 
+def is_local_source(source: str | Path) -> bool:
+    """Whether a dataset name means a local file or folder rather than a hub id such as `owner/name`.
+
+    Why one rule: the loaders, dry runs and ablations must agree, or a mistyped local path would be
+    sent to the hub (and a dry run would call it fine). Local: it exists, has a data-file suffix, or
+    starts like a path (`.`, `/`, `~`, `$`).
+    """
+    text = str(source)
+    return (
+        Path(text).expanduser().exists()
+        or text.endswith(LOCAL_SUFFIXES)
+        or text.startswith((".", "/", "~", "$"))
+    )
+
+
+def missing_file(source: str | Path) -> RecodeError:
+    """The error for a local dataset path that does not exist, saying where a relative path was looked for."""
+    where = "" if Path(source).expanduser().is_absolute() else f" (relative paths are read from {Path.cwd()})"
+    hint = "check the path, or pass a hub id like owner/name"
+    return RecodeError(f"{source}: no such file{where}", hint=hint)
+
+
 def iter_rows(source: str | Path | Any, split: str = "train") -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield `(line_or_row_number, row)` from a local file, an in-memory dataset, or a hub id.
 
@@ -52,8 +74,8 @@ def iter_rows(source: str | Path | Any, split: str = "train") -> Iterator[tuple[
     path = Path(source).expanduser()
     if path.exists():
         yield from _iter_local(path)
-    elif str(source).endswith(LOCAL_SUFFIXES) or str(source).startswith((".", "/", "~")):
-        raise RecodeError(f"{source}: no such file", hint="check the path, or pass a hub id like owner/name")
+    elif is_local_source(source):
+        raise missing_file(source)
     else:
         yield from enumerate(_load_hub(str(source), split), start=1)
 

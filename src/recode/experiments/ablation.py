@@ -30,6 +30,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from recode.data.loaders import is_local_source, missing_file
 from recode.errors import RecodeError
 
 REWARDS_KEY = "rewards"
@@ -37,7 +38,6 @@ REWARDS_KEY = "rewards"
 OUTPUT_KEY = "logging.output_dir"
 """`TrainConfig` field naming the run's output folder."""
 ZERO_STD_KEYS = ("frac_reward_zero_std", "train/frac_reward_zero_std")
-LOCAL_SUFFIXES = (".jsonl", ".json", ".parquet", ".gz")
 """Evaluation data names ending like this are local files (anything else may be a hub id)."""
 
 
@@ -266,10 +266,10 @@ def _check_evaluation_data(spec: HeldoutEval | ArenaEval | None) -> None:
     source = getattr(spec, "data", None)
     if source is None:
         return
-    path = Path(_local(source))
-    if path.suffix in LOCAL_SUFFIXES and not path.exists():
+    path = _local(source)
+    if is_local_source(path) and not Path(path).exists():
         raise RecodeError(
-            f"evaluation.data: {source} does not exist (relative paths are read from {Path.cwd()})",
+            f"evaluation.data: {missing_file(source).message}",
             hint="run from the repository root, or give an absolute path in the ablation YAML",
         )
 

@@ -28,7 +28,7 @@ from transformers import (
 from transformers.trainer_utils import get_last_checkpoint
 
 from recode.data.convert import trl_rows
-from recode.data.loaders import load_migration
+from recode.data.loaders import is_local_source, load_migration
 from recode.data.prompts import render_messages
 from recode.errors import RecodeError
 from recode.training.config import (
@@ -73,7 +73,7 @@ def load_rows(data: DataSection, train_dataset: Any = None) -> list[dict[str, An
 
 def _source(value: str) -> str:
     """A local path (with `~`/`${VAR}` expanded) or a hub id, untouched."""
-    return expand_path(value) if value.startswith(("/", ".", "~", "$")) else value
+    return expand_path(value) if is_local_source(value) else value
 
 
 def training_texts(rows: Iterable[dict[str, Any]]) -> list[str]:

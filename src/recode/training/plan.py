@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from recode.data.loaders import is_local_source, missing_file
 from recode.errors import RecodeError
 from recode.training.config import (
     REPORTERS,
@@ -114,14 +115,14 @@ def describe_peft(spec: PeftSection) -> str:
 
 def count_rows(source: str, limit: int | None) -> int | str:
     """Rows in a local JSONL file (cheap to count); other sources are reported, not loaded."""
-    if not source.startswith(("/", ".", "~", "$")) and not Path(source).exists():
+    if not is_local_source(source):
         return "hub dataset (not loaded in a dry run)"
     try:
         path = Path(expand_path(source))
     except RecodeError as exc:
         return f"{MISSING}: {exc.message}"
     if not path.exists():
-        return f"{MISSING}: {path} does not exist (a real run would stop here)"
+        return f"{MISSING}: {missing_file(path).message} (a real run would stop here)"
     if path.suffix != ".jsonl":
         return f"{path.suffix or 'folder'} source (not counted)"
     with path.open(encoding="utf-8") as fh:
