@@ -8,6 +8,7 @@ fraction read from the logs, and a summary `recode report` can render.
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -20,6 +21,7 @@ from recode.experiments.ablation import (
     DEFAULT_VARIANTS,
     OUTPUT_KEY,
     REWARDS_KEY,
+    TRAINER_LOG,
     AblationConfig,
     HeldoutEval,
     run_ablation,
@@ -55,6 +57,8 @@ class FakeTrainer:
 
     def __call__(self, train_config: Path, overrides: list[str]) -> SimpleNamespace:
         self.calls.append((train_config, overrides))
+        print({"loss": 0.0, "reward": -1.0})  # what transformers prints for every logged step
+        warnings.warn("`is_gradient_checkpointing` is deprecated", FutureWarning, stacklevel=1)
         settings = dict(o.split("=", 1) for o in overrides)
         out = Path(settings[OUTPUT_KEY])
         adapter = out / "adapter"
@@ -107,6 +111,18 @@ def test_variants_share_everything_but_their_rewards(tmp_path: Path) -> None:
     assert "| metric | base | format | es_star | Δ format | Δ es_star |" in text
     assert "| exact_match | 10.0 | 50.0 | 50.0 | +40.0 | +40.0 |" in text
     assert "| format | 2 | 0.1 | 0.2 | 1 |" in text and "| es_star | 2 | 0.1 | 0.2 | 0.5 |" in text
+
+
+def test_trainer_prints_go_to_each_variants_log_not_the_terminal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = AblationConfig.from_yaml(_config(tmp_path))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run_ablation(cfg, only=["format"], train_fn=FakeTrainer(), eval_fn=_fake_eval)
+    assert "'loss'" not in capsys.readouterr().out and not caught
+    log = (tmp_path / "out" / "format" / TRAINER_LOG).read_text()
+    assert "'reward': -1.0" in log
 
 
 def test_zero_std_fraction_averages_logged_steps() -> None:

@@ -22,6 +22,7 @@ import json
 import math
 import os
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,13 +33,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from recode.data.loaders import is_local_source, missing_file
 from recode.errors import RecodeError
+from recode.training.quiet import printed_logs_to, quiet_libraries
 
 REWARDS_KEY = "rewards"
 """`TrainConfig` field listing the rewards (`[{name, weight}]`); a variant replaces it whole."""
 OUTPUT_KEY = "logging.output_dir"
 """`TrainConfig` field naming the run's output folder."""
 ZERO_STD_KEYS = ("frac_reward_zero_std", "train/frac_reward_zero_std")
-"""Evaluation data names ending like this are local files (anything else may be a hub id)."""
+"""TRL's logged share of groups whose rewards all tie (with or without the `train/` prefix)."""
+TRAINER_LOG = "trainer.log"
+"""Per variant: what the trainer printed (its log dicts) and warned, kept out of the terminal."""
 
 
 class Variant(BaseModel):
@@ -232,7 +236,8 @@ def run_ablation(
     for number, variant in enumerate(variants, start=1):
         say(f"variant {variant.name} ({number}/{len(variants)}): training with {' + '.join(variant.rewards)}")
         started = time.perf_counter()
-        result = train_fn(cfg.train_config, [*cfg.overrides, *variant_overrides(variant, out)])
+        with quiet_libraries(), printed_logs_to(out / variant.name / TRAINER_LOG):
+            result = train_fn(cfg.train_config, [*cfg.overrides, *variant_overrides(variant, out)])
         seconds = time.perf_counter() - started
         history = list(result.log_history)
         if cfg.evaluate_base and summary["base"] is None and cfg.evaluation is not None:
@@ -251,7 +256,9 @@ def run_ablation(
         if cfg.evaluation is not None:
             say(f"variant {variant.name}: evaluating")
             model = str(result.final_adapter_dir or result.output_dir)
-            evaluated = eval_fn(cfg.evaluation, model, Path(result.output_dir) / "eval.json")
+            with quiet_libraries(), warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)  # transformers' deprecation notices
+                evaluated = eval_fn(cfg.evaluation, model, Path(result.output_dir) / "eval.json")
             record["metrics"] = dict(evaluated["metrics"])
         summary["variants"].append(record)
         _write(summary, out)
