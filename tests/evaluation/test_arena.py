@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -191,6 +192,41 @@ def test_identical_samples_run_once(records: list[ArenaRecord], sandbox: Any) ->
     counting = CountingSandbox(sandbox)
     body = evaluate([task], {task.task_id: same}, sandbox=counting, progress=False)
     assert counting.programs == 2 and body["tasks"][0]["c"] == 3
+
+
+class OrderRecordingSandbox(CountingSandbox):
+    """Records which task each program belongs to, in the order the programs start (one worker)."""
+
+    def __init__(self, inner: Any, task_ids: list[str]) -> None:
+        super().__init__(inner)
+        self.workers, self.task_ids, self.started = 1, task_ids, []
+
+    def run(self, source: str, limits: Any = None) -> Any:
+        self.started.append(next(i for i in self.task_ids if _solution_of(i) in source))
+        return super().run(source, limits)
+
+
+def _solution_of(task_id: str) -> str:
+    return f"# solution for {task_id}"
+
+
+def test_units_whose_tests_build_big_data_start_first(records: list[ArenaRecord], sandbox: Any) -> None:
+    """Longest-processing-time-first: a task whose test names 10**8 elements runs before a light one."""
+    from recode.evaluation.execution import estimated_elements
+
+    light, gcd, _ = standard_tasks(records)
+    big = "def test_big():\n    assert len(range(10**8)) == 10**8  # sized like a heavy test, cheap\n"
+    heavy = replace(gcd, unit_tests=(*gcd.unit_tests, big))
+    assert estimated_elements(heavy) >= 10**8 > estimated_elements(light)
+    tasks = [light, heavy]
+    marked = {t.task_id: t.reference + _solution_of(t.task_id) + "\n" for t in tasks}
+    recording = OrderRecordingSandbox(sandbox, list(marked))
+    body = evaluate(
+        tasks, {i: [Candidate(c, c)] for i, c in marked.items()}, sandbox=recording, progress=False
+    )
+    assert recording.started[:2] == [heavy.task_id] * 2  # with and without the update, before `light`
+    assert [t["task_id"] for t in body["tasks"]] == [light.task_id, heavy.task_id]  # input order kept
+    assert [t["c"] for t in body["tasks"]] == [1, 1]
 
 
 def _write(path: Path, lines: list[str]) -> Path:

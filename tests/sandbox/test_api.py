@@ -104,13 +104,26 @@ def test_bad_arguments_are_refused() -> None:
         Sandbox(LIMITS, isolation="docker")
 
 
+def test_programs_forked_from_one_server_draw_independent_random_numbers() -> None:
+    """A fresh interpreter seeds its generators from the OS; forked programs must not share one stream
+    (the server seeds numpy's global state before it forks, so without a reseed per child they would)."""
+    pytest.importorskip("numpy")
+    draw = "import random, numpy\nprint(random.random(), numpy.random.rand())\n"
+    with Sandbox(LIMITS, preload=("numpy",), workers=1) as box:
+        first, second = (box.run(draw).stdout.split() for _ in range(2))
+    assert first[0] != second[0] and first[1] != second[1]
+
+
 @pytest.mark.slow
 def test_memory_limit_counts_on_top_of_preloaded_torch() -> None:
-    """torch maps ~0.7 GB of address space: a 512 MB limit must still let a program use it."""
+    """torch maps ~0.7 GB of address space: a 512 MB limit must still let a program use it; and, as in
+    a fresh interpreter, each program forked from the torch server gets its own random state."""
     pytest.importorskip("torch")
     limits = SandboxLimits(timeout_s=30.0, memory_mb=512)
     with Sandbox(limits, preload=("torch",), workers=1) as box:
         small = box.run("import torch\nprint(torch.ones(10**6).sum().item())\n")
         huge = box.run("import torch\nprint(torch.ones(10**9).sum().item())\n")
+        draws = {box.run("import torch\nprint(torch.rand(1).item())\n").stdout for _ in range(2)}
     assert (small.status, small.stdout) == ("ok", "1000000.0\n")
     assert huge.status == "memory" and "512 MB" in (huge.error_message or "")
+    assert len(draws) == 2

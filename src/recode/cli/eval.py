@@ -21,7 +21,8 @@ from recode.cli.common import console
 from recode.errors import RecodeError
 
 app = typer.Typer(
-    help="Evaluate models: CodeUpdateArena (`arena`), and general coding skill where installed.",
+    help="Evaluate models: CodeUpdateArena (`arena`: pass@k, UPass@k, multi-update variants) and general"
+    " coding skill (`humaneval`, `mbpp`: HumanEval+ / MBPP+).",
     no_args_is_help=True,
 )
 

@@ -5,14 +5,18 @@ tensors) cost more than the other ~3000 together, and each holds a worker for up
 Any barrier (a batch, a module group, "first pass then re-runs") leaves the other cores idle behind
 such a test. Here every worker takes the next program from one queue, re-runs of unsettled tests
 first (they finish units that already started, heavy ones included), and each unit is cached the
-moment its last verdict arrives, so an interrupted run loses only the programs in flight.
+moment its last verdict arrives, so an interrupted run loses only the programs in flight. Units start
+heaviest first (longest-processing-time-first, by a static guess of the data the tests build), so the
+slow tests overlap the thousand quick ones instead of running alone at the end.
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import itertools
 import json
+import math
 import queue
 import secrets
 import threading
@@ -307,14 +311,80 @@ def execute(
 
     limits = SandboxLimits(timeout_s=config.timeout_s, memory_mb=config.memory_mb)
     nonce = secrets.token_hex(12)
+    weights = {id(task): estimated_elements(task) for task, _, _ in samples}
+    heaviest_first = sorted(samples, key=lambda sample: -weights[id(sample[0])])
     with _sandbox(sandbox, config, limits) as box, _bar(progress, 2 * len(samples)) as advance:
         workers = getattr(box, "workers", None) or config.workers or 1
         scheduler = Scheduler(box, limits, nonce, workers)
-        verdicts = scheduler.run(units(samples, nonce, config), cache, advance)
+        verdicts = scheduler.run(units(heaviest_first, nonce, config), cache, advance)
     isolation = scheduler.isolation
     if isolation == "none" and cache.hits:
         isolation = "cached"  # nothing ran in this call: every verdict came from the cache
     return verdicts, isolation
+
+
+_BUILDERS = frozenset(
+    {
+        *("rand", "randn", "randint", "random", "zeros", "ones", "empty", "full", "arange", "eye"),
+        *("linspace", "Tensor", "tensor", "normal", "uniform"),
+        *("range", "product", "permutations", "combinations", "repeat"),
+    }
+)
+"""Calls whose constant arguments size the data a test builds (numpy/torch constructors, iterators)."""
+_BOUNDS = frozenset({"randint", "arange", "linspace", "full", "normal", "uniform", "range"})
+"""Builders whose constants mix bounds with sizes: only the largest constant is taken as a size."""
+
+
+def estimated_elements(task: ArenaTask) -> int:
+    """A static guess of how much data `task`'s tests build: elements summed over builder calls.
+
+    Only an ordering key (`execute` starts the heaviest units first): on CodeUpdateArena it puts the
+    10000x10000 matmuls and gigabyte tensors, which take seconds to their 15 s timeout, at the front.
+    """
+    total = 0
+    for test in task.unit_tests:
+        try:
+            tree = ast.parse(test)
+        except SyntaxError:
+            continue
+        total += sum(_call_elements(node) for node in ast.walk(tree) if isinstance(node, ast.Call))
+    return total
+
+
+def _call_elements(call: ast.Call) -> int:
+    func = call.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+    if name not in _BUILDERS:
+        return 0
+    arguments = [*call.args, *(k.value for k in call.keywords if k.arg in ("size", "shape", "repeat"))]
+    sizes = [size for size in map(_size, arguments) if size]
+    if not sizes:
+        return 0
+    scalars = all(isinstance(_constant(a), int) for a in call.args)
+    return math.prod(sizes) if scalars and name not in _BOUNDS else max(sizes)
+
+
+def _size(node: ast.expr) -> int:
+    """Elements a constant argument stands for: an int, or the product of a tuple/list of ints."""
+    value = _constant(node)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return max(value, 0)
+    if isinstance(value, (tuple, list)) and value and all(type(v) is int for v in value):
+        return math.prod(max(v, 0) for v in value)
+    return 0
+
+
+def _constant(node: ast.expr) -> object:
+    """The value of a literal (`10**4` included), or None; exponents are capped so this stays cheap."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+        base, exponent = _constant(node.left), _constant(node.right)
+        if type(base) is int and type(exponent) is int and 0 <= exponent <= 64:
+            return base**exponent
+        return None
+    try:
+        return ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return None
 
 
 @contextmanager

@@ -19,6 +19,8 @@ Containment, per program:
   see (hence cannot signal) the server;
 - otherwise the server is a child subreaper: after the program ends it SIGKILLs every remaining
   descendant (setsid'd orphans included), found by walking /proc.
+Faithfulness: each child reseeds torch's and numpy's global generators (`_reseed`), so forked programs
+draw independent random numbers, as fresh interpreters would.
 """
 
 from __future__ import annotations
@@ -304,8 +306,28 @@ def _close_other_fds() -> None:
                 os.close(fd)
 
 
+def _reseed() -> None:
+    """Give the program fresh random state, as a fresh interpreter would have.
+
+    Forked children inherit the server's generators: torch seeds its default generator at import, so
+    without this every program forked from one server draws the same "random" numbers from torch, and
+    tests that draw random inputs all see one sample instead of independent ones. numpy's global state
+    is seeded on first use, so it is shared as soon as anything in the server touched it (the warm-up
+    call in `main` does). The stdlib's `random` reseeds itself on `os.fork`.
+    """
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        with contextlib.suppress(Exception):
+            numpy.random.seed()
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        with contextlib.suppress(Exception):
+            torch.default_generator.seed()
+
+
 def _prepare_child(request: dict, scratch: str, fds: tuple[int, int, int], guard: bool) -> None:
     os.setsid()
+    _reseed()
     for sig in (signal.SIGTERM, signal.SIGCHLD, signal.SIGHUP, signal.SIGQUIT):
         signal.signal(sig, signal.SIG_DFL)
     devnull = os.open(os.devnull, os.O_RDONLY)
@@ -648,6 +670,7 @@ def main(argv: list[str]) -> int:
         isolate_mounts(args.tmpfs_bytes, args.keep)
     _become_subreaper()
     loaded = _preload([name for name in args.preload.split(",") if name])
+    _reseed()  # once here, so its lazy imports (numpy's entropy source: secrets, hashlib) are preloaded too
     server = Server(args.scratch_root, args.guard, args.pid_ns, args.wipe)
     gc.freeze()
     _send(
