@@ -77,3 +77,18 @@ def test_user_errors_are_one_line(shared_data: Path, args: list[str], message: s
     result = runner.invoke(app, args)
     assert result.exit_code == 1
     assert message in result.output and "Traceback" not in result.output
+
+
+def test_model_run_samples_n_per_task_and_keeps_them(
+    shared_data: Path, tmp_path: Path, tiny_model_dir: Path
+) -> None:
+    """A model through the same backends as the arena: n completions per task, saved beside --out."""
+    out = tmp_path / "tiny.json"
+    args = ["eval", "humaneval", "--model", str(tiny_model_dir), "--limit", "2", "--n", "2", "--k", "1,2"]
+    result = runner.invoke(app, [*args, "--max-new-tokens", "8", "--temperature", "0.7", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert data["backend"] == "hf" and [t["n"] for t in data["tasks"]] == [2, 2]
+    assert set(data["metrics"]) >= {"pass@1", "pass@2"}
+    kept = out.with_suffix(".samples.jsonl").read_text().splitlines()
+    assert len(kept) == 4 and {json.loads(line)["task_id"] for line in kept} == {"HumanEval/0", "HumanEval/1"}

@@ -10,6 +10,7 @@ import os
 import sys
 import traceback
 from dataclasses import dataclass
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -72,3 +73,22 @@ class GuardedGroup(TyperGroup):
                 raise  # usage errors: the framework prints them itself
             report_error(exc)
             raise typer.Exit(1) from None
+
+
+def generation_config(
+    n: int, max_new_tokens: int, temperature: float, top_p: float, seed: int, batch_size: int
+) -> Any:
+    """The backends' `GenerationConfig` from the sampling options every `recode eval` command takes.
+
+    Imported on use: `--help` and the oracle paths should not pay for loading the generation backends.
+    """
+    from recode.evaluation.backends import GenerationConfig
+
+    return GenerationConfig(
+        n=n,
+        max_new_tokens=max_new_tokens,
+        temperature=temperature,
+        top_p=top_p,
+        seed=seed,
+        batch_size=batch_size,
+    )

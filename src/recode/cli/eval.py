@@ -17,7 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from recode.cli import eval_general
-from recode.cli.common import console
+from recode.cli.common import console, generation_config
 from recode.errors import RecodeError
 
 app = typer.Typer(
@@ -106,7 +106,7 @@ def arena(
     tasks = variant_tasks(records, variant, style=prompt_style, seed=seed)[:limit]
     if not tasks:
         raise RecodeError(f"no {variant} tasks to evaluate", hint="check --data and --limit")
-    gen = _gen_config(n, max_new_tokens, temperature, top_p, seed, batch_size)
+    gen = generation_config(n, max_new_tokens, temperature, top_p, seed, batch_size)
     if oracle:
         candidates, label, backend_name = oracle_candidates(tasks), "oracle", "oracle"
     elif samples is not None:
@@ -153,21 +153,6 @@ def _check_writable(out: Path) -> None:
         raise RecodeError(
             f"cannot write --out {out}", hint="pass a writable file path, e.g. --out results.json"
         )
-
-
-def _gen_config(
-    n: int, max_new_tokens: int, temperature: float, top_p: float, seed: int, batch_size: int
-) -> Any:
-    from recode.evaluation.backends import GenerationConfig
-
-    return GenerationConfig(
-        n=n,
-        max_new_tokens=max_new_tokens,
-        temperature=temperature,
-        top_p=top_p,
-        seed=seed,
-        batch_size=batch_size,
-    )
 
 
 def _from_samples(tasks: list[Any], samples: Path) -> dict[str, Any]:

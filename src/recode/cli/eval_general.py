@@ -17,7 +17,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from recode.cli.common import console
+from recode.cli.common import console, generation_config
 from recode.errors import RecodeError
 
 SUBSETS = ("all", "arena-sample")
@@ -134,14 +134,7 @@ def _command(dataset: str) -> Callable[..., None]:
                 model,
                 base_url,
                 style,
-                dict(
-                    n=n,
-                    max_new_tokens=max_new_tokens,
-                    temperature=temperature,
-                    top_p=top_p,
-                    seed=seed,
-                    batch_size=batch_size,
-                ),
+                generation_config(n, max_new_tokens, temperature, top_p, seed, batch_size),
             )
         check_ks(ks, (len(v) for v in texts.values()))
         target = out or Path("runs/eval") / f"{dataset}-{_slug(model_name)}.json"
@@ -205,14 +198,14 @@ def _generate(
     model: str,
     base_url: str | None,
     style: str,
-    gen_kwargs: dict[str, Any],
+    gen: Any,
 ) -> tuple[dict[str, list[str]], str, str]:
     """Completions per task id from the backend, with the backend and model names for the results."""
-    from recode.evaluation.backends import GenerationConfig, make_backend
+    from recode.evaluation.backends import make_backend
 
     options = {"base_url": base_url} if base_url else {}
     engine = make_backend(backend, model, **options)
-    texts = he.generate_samples(ds, engine, GenerationConfig(**gen_kwargs), style=style)
+    texts = he.generate_samples(ds, engine, gen, style=style)
     return texts, backend, model
 
 
