@@ -32,6 +32,20 @@ def test_heldout_shares_no_update_and_no_rule_with_train(data) -> None:
     assert len(ids) == len(set(ids))
 
 
+def test_validation_is_carved_from_train_with_unseen_rules_and_no_heldout_task(data) -> None:
+    carved = data.validation(21, seed=5)
+    heldout_ids = {t.update.update_id for t in data.heldout}
+    train_ids = {t.update.update_id for t in data.train}
+    assert len(carved.heldout) == 21
+    assert {t.update.update_id for t in carved.heldout + carved.train} <= train_ids
+    assert not {t.update.update_id for t in carved.heldout + carved.train} & heldout_ids
+    assert not {t.update.rule for t in carved.heldout} & {t.update.rule for t in carved.train}
+    assert set(Counter(t.update.kind for t in carved.heldout).values()) == {3}
+    assert carved.heldout == data.validation(21, seed=5).heldout
+    with pytest.raises(RecodeError, match="validation"):
+        data.validation(len(data.train) + 1, seed=5)
+
+
 def test_every_kind_is_in_both_splits_in_balance(data) -> None:
     for split in (data.train, data.heldout):
         counts = Counter(t.update.kind for t in split)

@@ -52,14 +52,17 @@ def _run_stages(out: Path, cfg: DemoConfig, console: Console) -> dict[str, Any]:
     clock = _Clock()
     with clock("data"):
         data = generate(cfg.n_train, cfg.n_heldout, cfg.seed)
+        if cfg.evaluate_on == "validation":
+            data = data.validation(cfg.n_heldout, cfg.seed)
         train, heldout = data.examples("train"), data.examples("heldout")
         _write_jsonl(out / "data" / "train.jsonl", train)
         _write_jsonl(out / "data" / "heldout.jsonl", heldout)
-        tokenizer = train_tokenizer(corpus(train + heldout), cfg.vocab_size, prompt_phrases())
+        tokenizer = train_tokenizer(corpus(train), cfg.vocab_size, prompt_phrases())
         model = build_model(tokenizer, cfg.model, max_positions=512, seed=cfg.seed)
     console.print(
-        f"[bold]data[/] {len(train)} train / {len(heldout)} held-out updates; tokenizer {len(tokenizer)} "
-        f"tokens; model {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters"
+        f"[bold]data[/] {len(train)} train / {len(heldout)} {cfg.evaluate_on} updates; "
+        f"tokenizer {len(tokenizer)} tokens; "
+        f"model {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters"
     )
     judge_exec = ExecReward(workers=2)
     try:
@@ -105,7 +108,10 @@ def _run_stages(out: Path, cfg: DemoConfig, console: Console) -> dict[str, Any]:
 
 
 def corpus(examples: Sequence[MigrationExample]) -> list[str]:
-    """Texts the tokenizer is fitted to: every note, legacy and migrated snippet and reasoning line."""
+    """Texts the tokenizer is fitted to: every note, legacy and migrated snippet and reasoning line.
+
+    The demo passes the train split only: fitting a tokenizer is training, and held-out tasks stay unseen.
+    """
     texts = []
     for ex in examples:
         reasoning = str((ex.extra or {}).get("reasoning", ""))

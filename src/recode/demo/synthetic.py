@@ -135,6 +135,30 @@ class DemoData:
             raise RecodeError(f"unknown demo split {split!r}", hint="use 'train' or 'heldout'")
         return [task.to_example(split) for task in tasks]
 
+    def validation(self, n_val: int, seed: int) -> DemoData:
+        """Carve a validation split out of the *train* tasks, as unseen as the held-out split is.
+
+        Why: settings (sizes, steps, rates) must be chosen without looking at the held-out tasks. The
+        result's `heldout` holds `n_val` train tasks, kinds balanced; its `train` is the other train
+        tasks minus any that follow a validation rule, so validation rules are unseen in its training.
+        The real held-out tasks are not in the result at all.
+        """
+        shuffled = list(self.train)
+        random.Random(seed).shuffle(shuffled)
+        by_kind = {kind: iter([t for t in shuffled if t.update.kind == kind]) for kind in KINDS}
+        chosen: list[DemoTask] = []
+        for index in range(n_val):
+            kind = KINDS[index % len(KINDS)]
+            task = next(by_kind[kind], None)
+            if task is None:
+                raise RecodeError(
+                    f"too few {kind} train tasks to carve {n_val} validation tasks", hint="ask for fewer"
+                )
+            chosen.append(task)
+        rules = {t.update.rule for t in chosen}
+        rest = [t for t in self.train if t.update.rule not in rules]
+        return DemoData(train=rest, heldout=chosen)
+
 
 def generate(n_train: int = 400, n_heldout: int = 100, seed: int = 0) -> DemoData:
     """Draw `n_train` train and `n_heldout` held-out tasks, one per distinct update, kinds balanced.

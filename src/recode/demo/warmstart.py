@@ -4,9 +4,9 @@ What it teaches: the answer format, and the habit the paper describes in code LL
 about the update note and copy the legacy code. For `apply_fraction` of the rows the target instead
 restates the note in `<think>` (see `Update.reasoning`) and applies it. That share stands in for a
 pre-trained model's weak, rarely used ability to follow docs: the model *can* apply an update after
-reasoning about it, but greedy decoding never chooses to, and sampling rarely does. Without that ability
-a 1M-parameter model would have to discover edits by chance within a few hundred CPU steps, which
-measurements showed it does not (held-out greedy pass@1 1% -> 10% in 100 steps, rename only).
+reasoning about it, but greedy decoding mostly does not choose to, and sampling seldom does.
+Without that ability a 1M-parameter model would have to discover edits by chance within a few hundred
+CPU steps, which measurements showed it does not (held-out greedy pass@1 1% -> 10% in 100 steps, rename only).
 
 Why not `recode.training.run_sft`: it builds every completion as "empty reasoning + target code", and
 the applying targets need a reasoning line. The trainer, its arguments (`sft_args`), logging
