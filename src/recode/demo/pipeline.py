@@ -12,9 +12,8 @@ from __future__ import annotations
 import json
 import resource
 import time
-import warnings
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, redirect_stdout
+from contextlib import contextmanager
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ from recode.demo.tokenizer import prompt_phrases, train_tokenizer
 from recode.demo.warmstart import run_warm_start, warm_start_pairs
 from recode.rewards import ExecReward
 from recode.training import run_rl
+from recode.training.quiet import printed_logs_to, quiet_libraries
 from recode.training.tiny import build_model
 
 REPORT_FILE = "report.json"
@@ -44,7 +44,7 @@ def run_demo(out: Path, cfg: DemoConfig, console: Console | None = None) -> dict
     """Run every stage under `out` and return the report (also written to `out/report.json`)."""
     console = console or Console(stderr=True)
     out.mkdir(parents=True, exist_ok=True)
-    with _torch_threads(cfg.torch_threads), _quiet_libraries():
+    with _torch_threads(cfg.torch_threads), quiet_libraries():
         return _run_stages(out, cfg, console)
 
 
@@ -66,7 +66,7 @@ def _run_stages(out: Path, cfg: DemoConfig, console: Console) -> dict[str, Any]:
     )
     judge_exec = ExecReward(workers=2)
     try:
-        with clock("sft"), _quiet(out / "sft" / "trainer.log"):
+        with clock("sft"), printed_logs_to(out / "sft" / "trainer.log"):
             sft = run_warm_start(
                 sft_config(cfg, out / "sft"),
                 model=model,
@@ -77,7 +77,7 @@ def _run_stages(out: Path, cfg: DemoConfig, console: Console) -> dict[str, Any]:
         with clock("eval_before"):
             before = _evaluate(sft.final_adapter_dir, heldout, cfg, judge_exec)
         console.print(f"[bold]before RL[/] held-out {_summary(before)}")
-        with clock("rl"), _quiet(out / "rl" / "trainer.log"):
+        with clock("rl"), printed_logs_to(out / "rl" / "trainer.log"):
             rl = run_rl(
                 rl_config(cfg, out / "rl"),
                 model=model,
@@ -188,44 +188,6 @@ def _torch_threads(threads: int) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
-
-
-@contextmanager
-def _quiet_libraries() -> Iterator[None]:
-    """Silence transformers' and datasets' progress bars and info logs for the run, then restore them.
-
-    Why: the demo's terminal shows one rich progress bar per stage and the before/after table; the
-    libraries draw a tqdm bar for every model saved or loaded and log notices, which would bury them.
-    """
-    import datasets
-    from transformers.utils import logging as hf_logging
-
-    verbosity = hf_logging.get_verbosity()
-    hf_bars, ds_bars = hf_logging.is_progress_bar_enabled(), datasets.is_progress_bar_enabled()
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    datasets.disable_progress_bars()
-    try:
-        yield
-    finally:
-        hf_logging.set_verbosity(verbosity)
-        if hf_bars:
-            hf_logging.enable_progress_bar()
-        if ds_bars:
-            datasets.enable_progress_bars()
-
-
-@contextmanager
-def _quiet(log_file: Path) -> Iterator[None]:
-    """Send the trainers' printed log dicts and warnings to `log_file`, not the terminal.
-
-    Why: TRL and transformers print every logged dict and several FutureWarnings. Nothing is lost: the
-    same logs are in `log_history.jsonl` and in `log_file`.
-    """
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    with log_file.open("a", encoding="utf-8") as sink, redirect_stdout(sink), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        yield
 
 
 class _Clock:

@@ -9,26 +9,23 @@ Without that ability a 1M-parameter model would have to discover edits by chance
 CPU steps, which measurements showed it does not (held-out greedy pass@1 1% -> 10% in 100 steps, rename only).
 
 Why not `recode.training.run_sft`: it builds every completion as "empty reasoning + target code", and
-the applying targets need a reasoning line. The trainer, its arguments (`sft_args`), logging
-(`JsonlLogCallback`) and saving (`finish`) are the project's own.
+the applying targets need a reasoning line. The training itself is the SFT baseline's
+(`recode.training.sft.train_on_pairs`).
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-import datasets
 from transformers import PreTrainedModel, PreTrainedTokenizerBase, TrainerCallback
-from trl import SFTTrainer
 
 from recode.data.prompts import migration_messages, render_messages
 from recode.data.schemas import MigrationExample
-from recode.training.common import LOG_FILE, JsonlLogCallback, TrainResult, finish
-from recode.training.config import SFTConfig, expand_path
-from recode.training.sft import sft_args, sft_completion
+from recode.training.common import TrainResult
+from recode.training.config import SFTConfig
+from recode.training.sft import sft_completion, train_on_pairs
 
 
 def lazy_completion(example: MigrationExample) -> str:
@@ -66,18 +63,8 @@ def run_warm_start(
     callbacks: Sequence[TrainerCallback] = (),
 ) -> TrainResult:
     """Fine-tune on `pairs` with TRL's SFTTrainer (loss on completions only); saves under `output_dir`."""
-    output_dir = Path(expand_path(cfg.logging.output_dir))
     rendered = [
         {"prompt": render_messages(tokenizer, pair["prompt"]), "completion": pair["completion"]}
         for pair in pairs
     ]
-    output_dir.mkdir(parents=True, exist_ok=True)
-    (output_dir / "config.yaml").write_text(cfg.to_yaml(), encoding="utf-8")
-    trainer = SFTTrainer(
-        model=model,
-        args=sft_args(cfg, output_dir),
-        train_dataset=datasets.Dataset.from_list(rendered),
-        processing_class=tokenizer,
-        callbacks=[JsonlLogCallback(output_dir / LOG_FILE), *callbacks],
-    )
-    return finish(trainer, output_dir, trainer.train(), peft_enabled=False)
+    return train_on_pairs(cfg, model, tokenizer, rendered, callbacks=callbacks)
