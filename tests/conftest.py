@@ -24,3 +24,13 @@ def arena_file(shared_data: Path) -> Path:
     if not path.is_file():
         pytest.skip(f"{path} is missing")
     return path
+
+
+@pytest.fixture(autouse=True)
+def _no_debug_between_tests() -> None:
+    """`recode --debug` sets a process-wide flag (a real run is one process, so it never leaks there);
+    in one pytest worker it would leak into later CLI tests and turn their one-line errors into
+    tracebacks, depending on how xdist happens to order the tests."""
+    from recode.cli.common import state
+
+    state.debug = False
