@@ -233,35 +233,37 @@ def run_ablation(
         "variants": [],
     }
     say = log or (lambda _message: None)
-    for number, variant in enumerate(variants, start=1):
-        say(f"variant {variant.name} ({number}/{len(variants)}): training with {' + '.join(variant.rewards)}")
-        started = time.perf_counter()
-        with quiet_libraries(), printed_logs_to(out / variant.name / TRAINER_LOG):
-            result = train_fn(cfg.train_config, [*cfg.overrides, *variant_overrides(variant, out)])
-        seconds = time.perf_counter() - started
-        history = list(result.log_history)
-        if cfg.evaluate_base and summary["base"] is None and cfg.evaluation is not None:
-            summary["base"] = _evaluate_base(cfg, result, out, eval_fn)
-        record = {
-            "name": variant.name,
-            "rewards": list(variant.rewards),
-            "weights": variant.weights,
-            "output_dir": str(result.output_dir),
-            "train_seconds": round(seconds, 2),
-            "steps": _last(history, "step"),
-            "zero_std_fraction": zero_std_fraction(history),
-            "final_reward": _last(history, "reward"),
-            "metrics": {},
-        }
-        if cfg.evaluation is not None:
-            say(f"variant {variant.name}: evaluating")
-            model = str(result.final_adapter_dir or result.output_dir)
-            with quiet_libraries(), warnings.catch_warnings():
-                warnings.simplefilter("ignore", FutureWarning)  # transformers' deprecation notices
+    # Library bars and notices off for every arm's training and evaluation, the base model's included.
+    with quiet_libraries(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # transformers' deprecation notices
+        for number, variant in enumerate(variants, start=1):
+            rewards = " + ".join(variant.rewards)
+            say(f"variant {variant.name} ({number}/{len(variants)}): training with {rewards}")
+            started = time.perf_counter()
+            with printed_logs_to(out / variant.name / TRAINER_LOG):
+                result = train_fn(cfg.train_config, [*cfg.overrides, *variant_overrides(variant, out)])
+            seconds = time.perf_counter() - started
+            history = list(result.log_history)
+            if cfg.evaluate_base and summary["base"] is None and cfg.evaluation is not None:
+                summary["base"] = _evaluate_base(cfg, result, out, eval_fn)
+            record = {
+                "name": variant.name,
+                "rewards": list(variant.rewards),
+                "weights": variant.weights,
+                "output_dir": str(result.output_dir),
+                "train_seconds": round(seconds, 2),
+                "steps": _last(history, "step"),
+                "zero_std_fraction": zero_std_fraction(history),
+                "final_reward": _last(history, "reward"),
+                "metrics": {},
+            }
+            if cfg.evaluation is not None:
+                say(f"variant {variant.name}: evaluating")
+                model = str(result.final_adapter_dir or result.output_dir)
                 evaluated = eval_fn(cfg.evaluation, model, Path(result.output_dir) / "eval.json")
-            record["metrics"] = dict(evaluated["metrics"])
-        summary["variants"].append(record)
-        _write(summary, out)
+                record["metrics"] = dict(evaluated["metrics"])
+            summary["variants"].append(record)
+            _write(summary, out)
     return summary
 
 
